@@ -1,0 +1,43 @@
+// ESLint flat config: typescript-eslint, Prettier compatibility, and the Nx module boundaries that
+// keep the math libraries (engine, model, quant, peft, objectives, verifiers, datasets) free of I/O.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import nx from '@nx/eslint-plugin';
+import prettier from 'eslint-config-prettier';
+
+const ioModules = ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'net', 'node:net', 'child_process',
+  'node:child_process', 'http', 'node:http', 'https', 'node:https', 'pg', 'better-sqlite3', 'kysely'];
+const ioPatterns = ['@grpc/*', '@nats-io/*', '@tuneloop/bus', '@tuneloop/service-kit', '@tuneloop/store',
+  '@tuneloop/files', '@tuneloop/proto'];
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/.next/**', '**/dist/**', 'libs/proto/src/gen/**', '.nx/**', '**/next-env.d.ts', 'test-output/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  prettier,
+  {
+    files: ['**/*.ts', '**/*.tsx', '**/*.mjs'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@nx/enforce-module-boundaries': ['error', {
+        allow: [],
+        depConstraints: [
+          { sourceTag: 'type:math', onlyDependOnLibsWithTags: ['type:math'] },
+          { sourceTag: 'type:proto', onlyDependOnLibsWithTags: [] },
+          { sourceTag: 'type:io', onlyDependOnLibsWithTags: ['type:math', 'type:io', 'type:proto'] },
+          { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:math', 'type:io', 'type:proto', 'type:service'] },
+          { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:math', 'type:io', 'type:proto', 'type:service'] },
+        ],
+      }],
+    },
+  },
+  {
+    // Math libraries: no file system, network, gRPC, NATS or database, in source (tests may read fixtures).
+    files: ['libs/{engine,model,quant,peft,objectives,verifiers,datasets}/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ioModules, patterns: ioPatterns }],
+    },
+  },
+);

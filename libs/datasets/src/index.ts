@@ -1,0 +1,2 @@
+// @tuneloop/datasets: JSONL dataset formats and the seeded synthetic tasks.
+export {};

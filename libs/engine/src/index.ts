@@ -1,0 +1,2 @@
+// @tuneloop/engine: TensorFlow.js backend choice, seeded RNG, optimizers, memory guard.
+export {};

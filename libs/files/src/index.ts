@@ -1,0 +1,2 @@
+// @tuneloop/files: File-system adapters: Hugging Face folders on disk, atomic writes.
+export {};

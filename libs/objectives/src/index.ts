@@ -1,0 +1,2 @@
+// @tuneloop/objectives: Pure loss functions: SFT, Bradley-Terry, DPO family, ORPO, SimPO, KTO, PPO, GRPO.
+export {};

@@ -1,0 +1,2 @@
+// @tuneloop/peft: Parameter-efficient fine-tuning methods, one folder each, and the registry.
+export {};

@@ -1,0 +1,2 @@
+// @tuneloop/proto: TypeScript generated from proto/ by ts-proto (checked in).
+export {};

@@ -1,0 +1,2 @@
+// @tuneloop/service-kit: grpc-js bootstrap: config, health, reflection, logs, metrics, errors, shutdown.
+export {};

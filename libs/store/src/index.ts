@@ -1,0 +1,2 @@
+// @tuneloop/store: Kysely schema and migrations (SQLite default, PostgreSQL in production).
+export {};

@@ -1,0 +1,2 @@
+// @tuneloop/verifiers: Pure scoring functions for completions, plus the sandbox for model-written code.
+export {};

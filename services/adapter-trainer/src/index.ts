@@ -1,0 +1,2 @@
+// @tuneloop/adapter-trainer: SFT with full / partial / LoRA-family methods.
+export {};

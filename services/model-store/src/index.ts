@@ -1,0 +1,2 @@
+// @tuneloop/model-store: Quantized model and adapter store.
+export {};

@@ -1,0 +1,2 @@
+// @tuneloop/reward-model: Reward model training and scoring.
+export {};

@@ -1,0 +1,2 @@
+// @tuneloop/rollout: Generation workers and verifiers.
+export {};

@@ -1,0 +1,2 @@
+// @tuneloop/rounds: Alignment rounds: the state machine of the feedback loop.
+export {};
