@@ -1,2 +1,17 @@
 // @tuneloop/store: Kysely schema and migrations (SQLite default, PostgreSQL in production).
-export {};
+export { openStore, storeOptionsFromEnv, isPostgresUrl, dropPostgresSchema } from './connect.ts';
+export type { Store, StoreOptions, StoreDialect } from './connect.ts';
+export { migrateToLatest, migrations } from './migrate.ts';
+export type {
+  Database,
+  UsersTable,
+  SessionsTable,
+  ProjectsTable,
+  ComparisonsTable,
+  AssignmentsTable,
+  RankingsTable,
+  PreferencePairsTable,
+  OutboxTable,
+} from './schema.ts';
+export { openTestStore, TEST_PG_URL } from './test-stores.ts';
+export type { TestStore } from './test-stores.ts';
