@@ -1,1 +1,27 @@
-export {};
+// Public API of @tuneloop/bus: NATS JetStream connection, subjects, provisioning, publish, work queues, KV, objects.
+export { connectBus, redactUrl, silentLogger } from './connect.ts';
+export type { Bus, BusLogger, ConnectBusOptions } from './connect.ts';
+export { natsStatus } from './status.ts';
+export type { NatsStatus } from './status.ts';
+export { resolveNames, wireSubject, logicalSubject } from './names.ts';
+export type { BusNames } from './names.ts';
+export {
+  SUBJECTS,
+  EVENT_SUBJECTS,
+  JOB_SUBJECTS,
+  isSubject,
+  parsePayload,
+  PayloadError,
+  PreferenceCreatedSchema,
+  ModelPublishedSchema,
+  AdapterPublishedSchema,
+  RoundUpdatedSchema,
+  JobUpdatedSchema,
+  JobPayloadSchema,
+  JobStateSchema,
+} from './subjects.ts';
+export type { Subject, EventSubject, JobSubject, Payload, PayloadIn, JobPayload, JobState } from './subjects.ts';
+export { publish, enqueue, publishRaw, encodeJson, decodeJson } from './publish.ts';
+export type { PublishOptions, PublishResult } from './publish.ts';
+export { provision, deprovision, ensureStream, streamConfigs } from './provision.ts';
+export type { ProvisionSpec } from './provision.ts';
