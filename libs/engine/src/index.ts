@@ -1,2 +1,12 @@
 // @tuneloop/engine: TensorFlow.js backend choice, seeded RNG, optimizers, memory guard.
-export {};
+export { initBackend, describeBackends, backendFromEnv, BACKEND_NAMES } from './backend.ts';
+export type { BackendName, BackendInfo, InitBackendOptions } from './backend.ts';
+export { createRng } from './rng.ts';
+export type { Rng } from './rng.ts';
+export { measureTensorGrowth, assertNoTensorGrowth } from './memory.ts';
+export type { TensorGrowth } from './memory.ts';
+export { cosineWithWarmup } from './schedule.ts';
+export type { CosineScheduleConfig } from './schedule.ts';
+export { globalNorm, clipByGlobalNorm } from './clip.ts';
+export { AdamW } from './adamw.ts';
+export type { AdamWConfig } from './adamw.ts';
