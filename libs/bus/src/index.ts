@@ -25,3 +25,8 @@ export { publish, enqueue, publishRaw, encodeJson, decodeJson } from './publish.
 export type { PublishOptions, PublishResult } from './publish.ts';
 export { provision, deprovision, ensureStream, streamConfigs } from './provision.ts';
 export type { ProvisionSpec } from './provision.ts';
+export { workQueue } from './work-queue.ts';
+export type { WorkQueue, WorkQueueOptions, JobContext, JobHandler, StopOptions } from './work-queue.ts';
+export { RetryableError, isRetryable, errorSummary } from './errors.ts';
+export { DeadLetterSchema, publishDeadLetter, listDeadLetters, watchMaxDeliveries } from './dead-letter.ts';
+export type { DeadLetter } from './dead-letter.ts';
