@@ -2,6 +2,7 @@
 // (run by proto/generate.sh). Usage: node proto/gen-index.mjs <srcDir>  (srcDir holds gen/).
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import process from 'node:process';
 
 const src = process.argv[2];
 const genRoot = path.join(src, 'gen');

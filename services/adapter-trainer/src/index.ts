@@ -1,2 +1,2 @@
-// @tuneloop/adapter-trainer: SFT with full / partial / LoRA-family methods.
-export {};
+// @tuneloop/adapter-trainer: SFT with full, partial and LoRA-family fine-tuning.
+export { adapterTrainer, SERVICE_NAME } from './service.ts';

@@ -1,2 +1,2 @@
-// @tuneloop/model-store: Quantized model and adapter store.
-export {};
+// @tuneloop/model-store: quantized base models and PEFT adapters, chunked upload/download.
+export { modelStore, SERVICE_NAME } from './service.ts';

@@ -1,2 +1,2 @@
-// @tuneloop/preference-optimizer: DPO / IPO / ORPO / SimPO / KTO and PPO / GRPO policy updates.
-export {};
+// @tuneloop/preference-optimizer: DPO / IPO / ORPO / SimPO / KTO, and the GRPO / PPO / best-of-N policy updates.
+export { preferenceOptimizer, SERVICE_NAME } from './service.ts';

@@ -1,2 +1,2 @@
-// @tuneloop/reward-model: Reward model training and scoring.
-export {};
+// @tuneloop/reward-model: Bradley-Terry reward model training and scoring.
+export { rewardModel, SERVICE_NAME } from './service.ts';

@@ -1,2 +1,2 @@
-// @tuneloop/rollout: Generation workers and verifiers.
-export {};
+// @tuneloop/rollout: generation workers and verifiers (GRPO groups, best-of-N, PPO rollouts).
+export { rollout, SERVICE_NAME } from './service.ts';

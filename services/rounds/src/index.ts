@@ -1,2 +1,2 @@
-// @tuneloop/rounds: Alignment rounds: the state machine of the feedback loop.
-export {};
+// @tuneloop/rounds: alignment rounds, the state machine of the feedback loop.
+export { rounds, SERVICE_NAME } from './service.ts';
