@@ -54,7 +54,7 @@ describe('QuantizedLinear', () => {
     const N = 3;
     const x0 = seededGaussian(N * IN, 11);
     const r = tf.tensor2d(seededGaussian(N * OUT, 12), [N, OUT]);
-    const loss = (x: tf.Tensor2D) => tf.sum(tf.mul(layer.forward(x), r)) as tf.Scalar;
+    const loss = (x: tf.Tensor) => tf.sum(tf.mul(layer.forward(x as tf.Tensor2D), r));
     const g = tf.tidy(() => tf.grad(loss)(tf.tensor2d(x0, [N, IN])).dataSync());
     const eps = 1e-2;
     for (const j of [0, 5, 95, 96 + 40, 2 * IN + 63, N * IN - 1]) {
@@ -79,7 +79,7 @@ describe('QuantizedLinear', () => {
   it('does not leak tensors across forward + backward steps', () => {
     const layer = quantizeLinear('o_proj', w, { scheme: 'nf4', doubleQuant: true, shape: [OUT, IN], bias, tileElements: 2 * IN });
     const x = tf.tensor2d(seededGaussian(2 * IN, 3), [2, IN]);
-    const step = () => tf.tidy(() => tf.grad((xi: tf.Tensor2D) => tf.sum(tf.square(layer.forward(xi))))(x).dataSync());
+    const step = () => tf.tidy(() => tf.grad((xi: tf.Tensor) => tf.sum(tf.square(layer.forward(xi as tf.Tensor2D))))(x).dataSync());
     step();
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) step();
