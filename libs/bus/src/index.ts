@@ -30,3 +30,11 @@ export type { WorkQueue, WorkQueueOptions, JobContext, JobHandler, StopOptions }
 export { RetryableError, isRetryable, errorSummary } from './errors.ts';
 export { DeadLetterSchema, publishDeadLetter, listDeadLetters, watchMaxDeliveries } from './dead-letter.ts';
 export type { DeadLetter } from './dead-letter.ts';
+export { typedKv, checkKey, KvConflictError } from './kv.ts';
+export type { TypedKv, Versioned, KvChange } from './kv.ts';
+export { JobRecordSchema, RoundRecordSchema, jobsKv, roundsKv, createJob, transitionJob, isTerminal, JobStateError } from './job-state.ts';
+export type { JobRecord, JobRecordIn, RoundRecord } from './job-state.ts';
+export { ProgressEventSchema, publishProgress, progressReporter, watchProgress, progressSubject, checkJobId } from './progress.ts';
+export type { ProgressEvent, ProgressEventIn, WatchProgressOptions } from './progress.ts';
+export { blobStore, putBlob, getBlob, getBlobBytes, blobInfo, deleteBlob, listBlobs } from './objects.ts';
+export type { BlobInfo, BlobSource } from './objects.ts';
