@@ -97,7 +97,11 @@ function begin(rt: RpcRuntime, path: string, call: AnyCall, streamsResponses: bo
   const deadline = Number.isFinite(deadlineMs) ? new Date(deadlineMs) : undefined;
   const left = deadline ? deadline.getTime() - Date.now() : Infinity;
   const timer = Number.isFinite(left) && left > 0 ? setTimeout(() => abort('deadline'), left) : undefined;
-  (call as NodeJS.EventEmitter).on('cancelled', () => abort(deadline && Date.now() >= deadline.getTime() ? 'deadline' : 'cancelled'));
+  // the client's own deadline timer usually fires first (it sent a relative timeout): allow slack
+  const DEADLINE_SLACK_MS = 100;
+  (call as NodeJS.EventEmitter).on('cancelled', () =>
+    abort(deadline && Date.now() >= deadline.getTime() - DEADLINE_SLACK_MS ? 'deadline' : 'cancelled'),
+  );
   const onShutdown = () => abort('shutdown');
   if (streamsResponses) rt.shutdownSignal.addEventListener('abort', onShutdown, { once: true });
   const labels = { service, method };
