@@ -1,2 +1,7 @@
 // @tuneloop/files: File-system adapters: Hugging Face folders on disk, atomic writes.
-export {};
+export { writeFolderAtomic, checkFileName, FilesError } from './atomic.ts';
+export { readSafetensorsFile, readSafetensorsHeaderFile } from './safetensors-file.ts';
+export { loadHfFolder, readJsonFile } from './load-hf-folder.ts';
+export type { HfFolder, WeightsLayout, LoadHfFolderOptions } from './load-hf-folder.ts';
+export { saveHfFolder, hfFolderFiles } from './save-hf-folder.ts';
+export type { SaveHfFolderOptions, WeightInput } from './save-hf-folder.ts';

@@ -1,0 +1,105 @@
+// Atomic folder writes: build the whole folder under a temporary sibling name, fsync it, then rename
+// it into place, so readers see the old folder or the complete new one, never a half-written one.
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, rename, rm, stat, readdir } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+
+export class FilesError extends Error {
+  override name = 'FilesError';
+  constructor(
+    readonly code: 'not_found' | 'invalid_file' | 'refused' | 'io_error',
+    message: string,
+    readonly retryable = false,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Plain file names only: no directories, no hidden files, nothing that could leave the folder. */
+export function checkFileName(name: string): void {
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(name) || name.includes('..')) {
+    throw new FilesError('refused', `file name must be a plain name inside the folder, got ${JSON.stringify(name)}`);
+  }
+}
+
+async function writeSynced(path: string, data: Uint8Array | string): Promise<void> {
+  const fh = await open(path, 'wx');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function syncDir(path: string): Promise<void> {
+  try {
+    const fh = await open(path, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // Directory fsync is not supported on every platform; the renames are still atomic.
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Write `files` as the folder `dir`, replacing it atomically. An existing `dir` is replaced only when
+ * it is empty or `mayReplace(names)` accepts its listing (e.g. it holds a config.json).
+ */
+export async function writeFolderAtomic(
+  dir: string,
+  files: Map<string, Uint8Array | string>,
+  mayReplace: (existing: string[]) => boolean = () => false,
+): Promise<void> {
+  for (const name of files.keys()) checkFileName(name);
+  const target = resolve(dir);
+  const parent = dirname(target);
+  const base = basename(target);
+  await mkdir(parent, { recursive: true });
+  if (await exists(target)) {
+    const st = await stat(target);
+    if (!st.isDirectory()) throw new FilesError('refused', `${dir}: exists and is not a directory`);
+    const names = await readdir(target);
+    if (names.length > 0 && !mayReplace(names)) {
+      throw new FilesError('refused', `${dir}: refusing to replace a non-empty folder that is not a model folder (no config.json)`);
+    }
+  }
+  const tag = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  const tmp = join(parent, `.${base}.tmp-${tag}`);
+  await mkdir(tmp);
+  try {
+    for (const [name, data] of files) await writeSynced(join(tmp, name), data);
+    await syncDir(tmp);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw new FilesError('io_error', `${dir}: writing failed, nothing was replaced: ${(err as Error).message}`, true, { cause: err });
+  }
+  if (await exists(target)) {
+    const old = join(parent, `.${base}.old-${tag}`);
+    await rename(target, old);
+    try {
+      await rename(tmp, target);
+    } catch (err) {
+      await rename(old, target);
+      await rm(tmp, { recursive: true, force: true });
+      throw new FilesError('io_error', `${dir}: could not move the new folder into place: ${(err as Error).message}`, true, { cause: err });
+    }
+    await rm(old, { recursive: true, force: true });
+  } else {
+    await rename(tmp, target);
+  }
+  await syncDir(parent);
+}
