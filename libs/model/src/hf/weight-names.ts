@@ -3,7 +3,7 @@
 import { headDimOf, type ModelConfig } from '../config.ts';
 
 /** Expected HF tensor name -> shape for `config`, in transformers' module order. */
-export function expectedWeightShapes(c: ModelConfig): Map<string, number[]> {
+export function hfWeightShapes(c: ModelConfig): Map<string, number[]> {
   const hd = headDimOf(c);
   const q = c.numAttentionHeads * hd;
   const kv = c.numKeyValueHeads * hd;
@@ -40,7 +40,7 @@ export interface WeightCheck {
 
 /** Compare names and shapes; an `lm_head.weight` equal in shape to the embedding is allowed when tied. */
 export function checkWeights(c: ModelConfig, shapes: Map<string, readonly number[]>): WeightCheck {
-  const expected = expectedWeightShapes(c);
+  const expected = hfWeightShapes(c);
   const out: WeightCheck = { missing: [], unexpected: [], mismatched: [] };
   for (const [name, shape] of expected) {
     const got = shapes.get(name);
