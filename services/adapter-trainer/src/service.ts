@@ -9,6 +9,10 @@ export const SERVICE_NAME = 'tuneloop.v1.AdapterTrainerService';
 export const adapterTrainer: ServiceModule = {
   name: 'adapter-trainer',
   start({ host }) {
-    host.register(AdapterTrainerServiceService, {}, { unimplemented: 'issue 5 builds SFT with full, partial and the LoRA family' });
+    host.register(
+      AdapterTrainerServiceService,
+      {},
+      { unimplemented: 'issue 5 builds SFT with full, partial and the LoRA family' },
+    );
   },
 };

@@ -9,6 +9,13 @@ export const SERVICE_NAME = 'tuneloop.v1.PreferenceOptimizerService';
 export const preferenceOptimizer: ServiceModule = {
   name: 'preference-optimizer',
   start({ host }) {
-    host.register(PreferenceOptimizerServiceService, {}, { unimplemented: 'issue 6 builds the DPO family (DPO, IPO, ORPO, SimPO, KTO); issue 7 builds GRPO, PPO and best-of-N' });
+    host.register(
+      PreferenceOptimizerServiceService,
+      {},
+      {
+        unimplemented:
+          'issue 6 builds the DPO family (DPO, IPO, ORPO, SimPO, KTO); issue 7 builds GRPO, PPO and best-of-N',
+      },
+    );
   },
 };

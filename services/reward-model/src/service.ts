@@ -9,6 +9,10 @@ export const SERVICE_NAME = 'tuneloop.v1.RewardModelService';
 export const rewardModel: ServiceModule = {
   name: 'reward-model',
   start({ host }) {
-    host.register(RewardModelServiceService, {}, { unimplemented: 'issue 6 builds reward-model training and scoring' });
+    host.register(
+      RewardModelServiceService,
+      {},
+      { unimplemented: 'issue 6 builds reward-model training and scoring' },
+    );
   },
 };

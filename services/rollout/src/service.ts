@@ -9,6 +9,10 @@ export const SERVICE_NAME = 'tuneloop.v1.RolloutService';
 export const rollout: ServiceModule = {
   name: 'rollout',
   start({ host }) {
-    host.register(RolloutServiceService, {}, { unimplemented: 'issue 7 builds generation, GRPO groups and verifiers' });
+    host.register(
+      RolloutServiceService,
+      {},
+      { unimplemented: 'issue 7 builds generation, GRPO groups and verifiers' },
+    );
   },
 };

@@ -9,6 +9,10 @@ export const SERVICE_NAME = 'tuneloop.v1.RoundsService';
 export const rounds: ServiceModule = {
   name: 'rounds',
   start({ host }) {
-    host.register(RoundsServiceService, {}, { unimplemented: 'the rounds issue builds the feedback-loop state machine' });
+    host.register(
+      RoundsServiceService,
+      {},
+      { unimplemented: 'the rounds issue builds the feedback-loop state machine' },
+    );
   },
 };
