@@ -33,6 +33,16 @@ describe('provision + publish', () => {
     }
   });
 
+  it('survives concurrent first-time provisioning (services starting together)', async () => {
+    const other = testPrefix();
+    try {
+      await Promise.all([provision(bus, { prefix: other }), provision(bus, { prefix: other }), provision(bus, { prefix: other })]);
+      expect((await bus.jsm.streams.info(`KV_${other}jobs`)).config.name).toBe(`KV_${other}jobs`);
+    } finally {
+      await deprovision(bus, { prefix: other });
+    }
+  });
+
   it('updates a changed updatable field in place', async () => {
     await provision(bus, { progressMaxAgeMs: 3_600_000 });
     expect((await bus.jsm.streams.info(bus.names.streams.progress)).config.max_age).toBe(3_600_000_000_000);

@@ -181,6 +181,10 @@ export async function workQueue<S extends JobSubject>(bus: Bus, opts: WorkQueueO
         }
       } catch (err) {
         if (stopping) break;
+        if (bus.nc.isClosed()) {
+          log.error({ durable: opts.durable }, 'bus: connection closed, work queue stops pulling');
+          break;
+        }
         log.warn({ durable: opts.durable, err: (err as Error).message }, 'bus: pull failed, retrying in 1 s');
         await new Promise((r) => setTimeout(r, 1000));
       } finally {
