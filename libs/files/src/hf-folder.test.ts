@@ -187,3 +187,27 @@ describe('atomic saves', () => {
     expect(await readdir(dir)).toEqual(['notes.txt']);
   });
 });
+
+describe('inspectHfFolder', () => {
+  it('reports architecture, parameters, dtypes and sizes from headers only', async () => {
+    const { inspectHfFolder } = await import('./inspect-hf-folder.ts');
+    const config = tinyConfig({ modelType: 'qwen2', attentionBias: true, tieWordEmbeddings: true });
+    const weights = randomWeights(config, 'BF16', 4);
+    const dir = join(root, 'inspect');
+    await saveHfFolder(dir, { config, weights, tokenizer: charTokenizer('abc'), maxShardBytes: 2000 });
+    const info = await inspectHfFolder(dir);
+    const params = [...weights.values()].reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
+    expect(info).toMatchObject({ architecture: 'Qwen2ForCausalLM', modelType: 'qwen2', parameters: params, tensors: weights.size, sharded: true });
+    expect(info.dtypes).toEqual({ BF16: { tensors: weights.size, parameters: params, bytes: 2 * params } });
+    const names = await readdir(dir);
+    const total = (await Promise.all(names.map((n) => readFile(join(dir, n))))).reduce((s, b) => s + b.length, 0);
+    expect(info.sizeOnDisk).toBe(total);
+    expect(info.weightCheck).toEqual({ missing: [], unexpected: [], mismatched: [] });
+    expect(info.tokenizer).toMatchObject({ model: 'BPE', vocabSize: 7, hasChatTemplate: true, eosTokenId: 2 });
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ ...JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')), model_type: 'gemma' }));
+    const other = await inspectHfFolder(dir);
+    expect(other.config).toBeNull();
+    expect(other.configError).toMatch(/model_type must be 'llama' or 'qwen2', got "gemma"/);
+    expect(other.parameters).toBe(params);
+  });
+});

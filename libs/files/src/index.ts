@@ -5,3 +5,5 @@ export { loadHfFolder, readJsonFile } from './load-hf-folder.ts';
 export type { HfFolder, WeightsLayout, LoadHfFolderOptions } from './load-hf-folder.ts';
 export { saveHfFolder, hfFolderFiles } from './save-hf-folder.ts';
 export type { SaveHfFolderOptions, WeightInput } from './save-hf-folder.ts';
+export { inspectHfFolder } from './inspect-hf-folder.ts';
+export type { FolderInspection } from './inspect-hf-folder.ts';
