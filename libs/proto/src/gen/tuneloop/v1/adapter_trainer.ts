@@ -29,7 +29,7 @@ export const protobufFileName = "tuneloop/v1/adapter_trainer.proto";
 /** Adapter trainer: supervised fine-tuning with full, partial and the LoRA family of methods. */
 
 export interface StartTrainingRequest {
-  spec:
+  spec?:
     | JobSpec
     | undefined;
   /** Same key, same job: retries of StartTraining do not enqueue twice. */
@@ -37,7 +37,7 @@ export interface StartTrainingRequest {
 }
 
 export interface StartTrainingResponse {
-  job: Job | undefined;
+  job?: Job | undefined;
 }
 
 export interface GetTrainingJobRequest {
@@ -45,7 +45,7 @@ export interface GetTrainingJobRequest {
 }
 
 export interface GetTrainingJobResponse {
-  job: Job | undefined;
+  job?: Job | undefined;
 }
 
 export interface ListTrainingJobsRequest {
@@ -65,7 +65,7 @@ export interface CancelTrainingJobRequest {
 }
 
 export interface CancelTrainingJobResponse {
-  job: Job | undefined;
+  job?: Job | undefined;
 }
 
 export interface WatchTrainingJobRequest {
@@ -73,7 +73,7 @@ export interface WatchTrainingJobRequest {
 }
 
 export interface WatchTrainingJobResponse {
-  event: JobEvent | undefined;
+  event?: JobEvent | undefined;
 }
 
 function createBaseStartTrainingRequest(): StartTrainingRequest {

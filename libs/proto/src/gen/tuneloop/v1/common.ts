@@ -299,8 +299,8 @@ export interface AdapterRef {
 
 /** What generates text: a base model plus, optionally, an adapter on top. */
 export interface PolicyRef {
-  base: ModelRef | undefined;
-  adapter: AdapterRef | undefined;
+  base?: ModelRef | undefined;
+  adapter?: AdapterRef | undefined;
 }
 
 /** A dataset file: a TRL-style JSONL file in the blob store or under TUNELOOP_HOME. */
@@ -340,7 +340,7 @@ export interface LoraConfig {
 
 /** QLoRA (Dettmers et al. 2023): LoRA over a 4-bit NF4 base, blocks of 64, double quantization. */
 export interface QloraConfig {
-  lora: LoraConfig | undefined;
+  lora?: LoraConfig | undefined;
   scheme: QuantScheme;
   blockSize: number;
   doubleQuant: boolean;
@@ -356,7 +356,7 @@ export interface VeraConfig {
 
 /** DoRA (Liu et al. 2024): W = m * (V + A B) / ||V + A B||_c. */
 export interface DoraConfig {
-  lora: LoraConfig | undefined;
+  lora?: LoraConfig | undefined;
 }
 
 /** AdaLoRA (Zhang et al. 2023): SVD-form LoRA with a budget schedule from init_r to target_r. */
@@ -427,7 +427,7 @@ export interface KtoConfig {
 
 /** How a scalar reward is computed for a completion. */
 export interface VerifierSpec {
-  kind:
+  kind?:
     | //
     /** The completion's final answer equals the reference answer. */
     { $case: "exactAnswer"; value: ExactAnswerVerifier }
@@ -473,8 +473,8 @@ export interface GrpoConfig {
   epsilonHigh: number;
   beta: number;
   lossAggregation: LossAggregation;
-  verifier: VerifierSpec | undefined;
-  sampling:
+  verifier?: VerifierSpec | undefined;
+  sampling?:
     | SamplingParams
     | undefined;
   /** Normalise advantages by the group std (false: Dr. GRPO). */
@@ -483,7 +483,7 @@ export interface GrpoConfig {
 
 /** PPO for RLHF (Ouyang et al. 2022): RM reward minus KL to the reference, GAE, clipped losses. */
 export interface PpoConfig {
-  rewardModel: AdapterRef | undefined;
+  rewardModel?: AdapterRef | undefined;
   initKlCoef: number;
   /** 0: fixed KL coefficient; > 0: adaptive controller target. */
   targetKl: number;
@@ -493,31 +493,31 @@ export interface PpoConfig {
   cliprangeValue: number;
   vfCoef: number;
   ppoEpochs: number;
-  sampling: SamplingParams | undefined;
+  sampling?: SamplingParams | undefined;
 }
 
 /** Rejection sampling: best of n completions per prompt, then SFT on the winners (RSO-style). */
 export interface BestOfNConfig {
   n: number;
-  verifier: VerifierSpec | undefined;
+  verifier?: VerifierSpec | undefined;
   keepTopK: number;
-  sampling: SamplingParams | undefined;
+  sampling?: SamplingParams | undefined;
 }
 
 /** Everything a training job needs: which weights train (adapter method) and how (objective). */
 export interface JobSpec {
-  baseModel:
+  baseModel?:
     | ModelRef
     | undefined;
   /** Optional adapter to continue from (e.g. the previous round's policy). */
-  initAdapter:
+  initAdapter?:
     | AdapterRef
     | undefined;
   /** Name under which the resulting adapter is published. */
   outputName: string;
-  dataset: DatasetRef | undefined;
-  training: TrainingConfig | undefined;
-  method:
+  dataset?: DatasetRef | undefined;
+  training?: TrainingConfig | undefined;
+  method?:
     | { $case: "lora"; value: LoraConfig }
     | { $case: "qlora"; value: QloraConfig }
     | { $case: "vera"; value: VeraConfig }
@@ -526,7 +526,7 @@ export interface JobSpec {
     | { $case: "full"; value: FullConfig }
     | { $case: "partial"; value: PartialConfig }
     | undefined;
-  objective:
+  objective?:
     | { $case: "sft"; value: SftConfig }
     | { $case: "reward"; value: RewardConfig }
     | { $case: "dpo"; value: DpoConfig }
@@ -551,7 +551,7 @@ export interface JobEvent {
   /** TRL metric names: "rewards/chosen", "rewards/margins", "kl", "clip_ratio", ... */
   metrics: { [key: string]: number };
   etaSeconds: number;
-  time: Date | undefined;
+  time?: Date | undefined;
   message: string;
 }
 
@@ -563,18 +563,18 @@ export interface JobEvent_MetricsEntry {
 /** A job as stored in the jobs KV bucket. */
 export interface Job {
   jobId: string;
-  spec: JobSpec | undefined;
+  spec?: JobSpec | undefined;
   status: JobStatus;
-  createdAt: Date | undefined;
-  startedAt: Date | undefined;
-  finishedAt:
+  createdAt?: Date | undefined;
+  startedAt?: Date | undefined;
+  finishedAt?:
     | Date
     | undefined;
   /** Set when status is FAILED. */
   error: string;
   /** Set when status is SUCCEEDED. */
-  output: AdapterRef | undefined;
-  lastEvent: JobEvent | undefined;
+  output?: AdapterRef | undefined;
+  lastEvent?: JobEvent | undefined;
 }
 
 /**

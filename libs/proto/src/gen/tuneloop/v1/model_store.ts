@@ -43,25 +43,25 @@ export const protobufFileName = "tuneloop/v1/model_store.proto";
  */
 
 export interface ModelInfo {
-  ref: ModelRef | undefined;
+  ref?: ModelRef | undefined;
   quantization: QuantScheme;
   files: FileEntry[];
   /** config.json of the model, verbatim. */
   configJson: string;
   parameterCount: number;
-  createdAt: Date | undefined;
+  createdAt?: Date | undefined;
 }
 
 export interface AdapterInfo {
-  ref: AdapterRef | undefined;
-  baseModel:
+  ref?: AdapterRef | undefined;
+  baseModel?:
     | ModelRef
     | undefined;
   /** "LORA", "VERA", ... as in adapter_config.json's peft_type. */
   peftType: string;
   files: FileEntry[];
   trainableParameters: number;
-  createdAt:
+  createdAt?:
     | Date
     | undefined;
   /** Evaluation metrics recorded when the adapter was published (pass rate, win rate, KL, ...). */
@@ -74,7 +74,7 @@ export interface AdapterInfo_MetricsEntry {
 }
 
 export interface UploadModelHeader {
-  ref:
+  ref?:
     | ModelRef
     | undefined;
   /** Quantize on ingest; UNSPECIFIED keeps the uploaded dtype. */
@@ -83,15 +83,15 @@ export interface UploadModelHeader {
 }
 
 export interface UploadModelRequest {
-  part: { $case: "header"; value: UploadModelHeader } | { $case: "chunk"; value: BlobChunk } | undefined;
+  part?: { $case: "header"; value: UploadModelHeader } | { $case: "chunk"; value: BlobChunk } | undefined;
 }
 
 export interface UploadModelResponse {
-  model: ModelInfo | undefined;
+  model?: ModelInfo | undefined;
 }
 
 export interface GetModelRequest {
-  ref: ModelRef | undefined;
+  ref?: ModelRef | undefined;
   path: string;
   /** Resume from this byte offset. */
   offset: number;
@@ -100,15 +100,15 @@ export interface GetModelRequest {
 }
 
 export interface GetModelResponse {
-  chunk: BlobChunk | undefined;
+  chunk?: BlobChunk | undefined;
 }
 
 export interface DescribeModelRequest {
-  ref: ModelRef | undefined;
+  ref?: ModelRef | undefined;
 }
 
 export interface DescribeModelResponse {
-  model: ModelInfo | undefined;
+  model?: ModelInfo | undefined;
 }
 
 export interface ListModelsRequest {
@@ -124,15 +124,15 @@ export interface ListModelsResponse {
 }
 
 export interface DeleteModelRequest {
-  ref: ModelRef | undefined;
+  ref?: ModelRef | undefined;
 }
 
 export interface DeleteModelResponse {
 }
 
 export interface UploadAdapterHeader {
-  ref: AdapterRef | undefined;
-  baseModel: ModelRef | undefined;
+  ref?: AdapterRef | undefined;
+  baseModel?: ModelRef | undefined;
   files: FileEntry[];
   metrics: { [key: string]: number };
 }
@@ -143,22 +143,22 @@ export interface UploadAdapterHeader_MetricsEntry {
 }
 
 export interface UploadAdapterRequest {
-  part: { $case: "header"; value: UploadAdapterHeader } | { $case: "chunk"; value: BlobChunk } | undefined;
+  part?: { $case: "header"; value: UploadAdapterHeader } | { $case: "chunk"; value: BlobChunk } | undefined;
 }
 
 export interface UploadAdapterResponse {
-  adapter: AdapterInfo | undefined;
+  adapter?: AdapterInfo | undefined;
 }
 
 export interface GetAdapterRequest {
-  ref: AdapterRef | undefined;
+  ref?: AdapterRef | undefined;
   path: string;
   offset: number;
   chunkSize: number;
 }
 
 export interface GetAdapterResponse {
-  chunk: BlobChunk | undefined;
+  chunk?: BlobChunk | undefined;
 }
 
 export interface ListAdaptersRequest {

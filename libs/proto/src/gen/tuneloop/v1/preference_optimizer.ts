@@ -33,12 +33,12 @@ export const protobufFileName = "tuneloop/v1/preference_optimizer.proto";
 
 export interface StartOptimizationRequest {
   /** objective: dpo, ipo, orpo, simpo, kto, grpo, ppo or best_of_n. */
-  spec: JobSpec | undefined;
+  spec?: JobSpec | undefined;
   idempotencyKey: string;
 }
 
 export interface StartOptimizationResponse {
-  job: Job | undefined;
+  job?: Job | undefined;
 }
 
 export interface GetOptimizationJobRequest {
@@ -46,7 +46,7 @@ export interface GetOptimizationJobRequest {
 }
 
 export interface GetOptimizationJobResponse {
-  job: Job | undefined;
+  job?: Job | undefined;
 }
 
 export interface ListOptimizationJobsRequest {
@@ -65,7 +65,7 @@ export interface CancelOptimizationJobRequest {
 }
 
 export interface CancelOptimizationJobResponse {
-  job: Job | undefined;
+  job?: Job | undefined;
 }
 
 export interface WatchOptimizationJobRequest {
@@ -73,7 +73,7 @@ export interface WatchOptimizationJobRequest {
 }
 
 export interface WatchOptimizationJobResponse {
-  event: JobEvent | undefined;
+  event?: JobEvent | undefined;
 }
 
 function createBaseStartOptimizationRequest(): StartOptimizationRequest {

@@ -30,12 +30,12 @@ export const protobufFileName = "tuneloop/v1/reward_model.proto";
 
 export interface StartRewardTrainingRequest {
   /** objective must be `reward`; dataset format PREFERENCE. */
-  spec: JobSpec | undefined;
+  spec?: JobSpec | undefined;
   idempotencyKey: string;
 }
 
 export interface StartRewardTrainingResponse {
-  job: Job | undefined;
+  job?: Job | undefined;
 }
 
 export interface GetRewardJobRequest {
@@ -43,7 +43,7 @@ export interface GetRewardJobRequest {
 }
 
 export interface GetRewardJobResponse {
-  job: Job | undefined;
+  job?: Job | undefined;
 }
 
 export interface ListRewardJobsRequest {
@@ -62,7 +62,7 @@ export interface CancelRewardJobRequest {
 }
 
 export interface CancelRewardJobResponse {
-  job: Job | undefined;
+  job?: Job | undefined;
 }
 
 export interface WatchRewardJobRequest {
@@ -70,7 +70,7 @@ export interface WatchRewardJobRequest {
 }
 
 export interface WatchRewardJobResponse {
-  event: JobEvent | undefined;
+  event?: JobEvent | undefined;
 }
 
 export interface ScoreItem {
@@ -80,7 +80,7 @@ export interface ScoreItem {
 
 export interface ScoreRequest {
   /** The reward-model adapter (its base model is recorded with it). */
-  rewardModel: AdapterRef | undefined;
+  rewardModel?: AdapterRef | undefined;
   items: ScoreItem[];
 }
 

@@ -86,8 +86,8 @@ export interface ChatMessage {
 }
 
 export interface GenerateRequest {
-  policy: PolicyRef | undefined;
-  input:
+  policy?: PolicyRef | undefined;
+  input?:
     | //
     /** A raw prompt. */
     { $case: "prompt"; value: string }
@@ -95,7 +95,7 @@ export interface GenerateRequest {
     /** A conversation rendered with the model's chat template. */
     { $case: "messages"; value: ChatMessages }
     | undefined;
-  sampling:
+  sampling?:
     | SamplingParams
     | undefined;
   /** Number of independent completions (1 if 0). */
@@ -118,11 +118,11 @@ export interface GenerateResponse {
 }
 
 export interface GenerateGroupsRequest {
-  policy: PolicyRef | undefined;
+  policy?: PolicyRef | undefined;
   prompts: GroupPrompt[];
   groupSize: number;
-  sampling: SamplingParams | undefined;
-  verifier: VerifierSpec | undefined;
+  sampling?: SamplingParams | undefined;
+  verifier?: VerifierSpec | undefined;
 }
 
 export interface GroupPrompt {
@@ -157,7 +157,7 @@ export interface VerifyItem {
 }
 
 export interface VerifyRequest {
-  verifier: VerifierSpec | undefined;
+  verifier?: VerifierSpec | undefined;
   items: VerifyItem[];
 }
 

@@ -110,40 +110,40 @@ export function roundStateToJSON(object: RoundState): string {
 export interface RoundSpec {
   project: string;
   /** The policy that generates this round's responses. */
-  policy:
+  policy?:
     | PolicyRef
     | undefined;
   /** Prompts to generate for. */
-  prompts:
+  prompts?:
     | DatasetRef
     | undefined;
   /** Responses sampled per prompt for ranking. */
   responsesPerPrompt: number;
-  sampling:
+  sampling?:
     | SamplingParams
     | undefined;
   /** Preference pairs needed before training starts (0: verifier-only rounds skip labeling). */
   labelQuota: number;
   /** How the next policy is trained (objective: reward+ppo, dpo family, grpo, best_of_n). */
-  training: JobSpec | undefined;
+  training?: JobSpec | undefined;
 }
 
 export interface Round {
   roundId: string;
-  spec: RoundSpec | undefined;
+  spec?: RoundSpec | undefined;
   state: RoundState;
   labelsCollected: number;
   /** Jobs this round started, in order. */
   jobIds: string[];
   /** The adapter the round produced, once published. */
-  result:
+  result?:
     | AdapterRef
     | undefined;
   /** Evaluation of the result against the previous policy: pass rate, reward score, win rate, KL. */
   metrics: { [key: string]: number };
   error: string;
-  createdAt: Date | undefined;
-  updatedAt: Date | undefined;
+  createdAt?: Date | undefined;
+  updatedAt?: Date | undefined;
 }
 
 export interface Round_MetricsEntry {
@@ -152,12 +152,12 @@ export interface Round_MetricsEntry {
 }
 
 export interface StartRoundRequest {
-  spec: RoundSpec | undefined;
+  spec?: RoundSpec | undefined;
   idempotencyKey: string;
 }
 
 export interface StartRoundResponse {
-  round: Round | undefined;
+  round?: Round | undefined;
 }
 
 export interface GetRoundRequest {
@@ -165,7 +165,7 @@ export interface GetRoundRequest {
 }
 
 export interface GetRoundResponse {
-  round: Round | undefined;
+  round?: Round | undefined;
 }
 
 export interface ListRoundsRequest {
@@ -185,7 +185,7 @@ export interface CancelRoundRequest {
 }
 
 export interface CancelRoundResponse {
-  round: Round | undefined;
+  round?: Round | undefined;
 }
 
 export interface WatchRoundRequest {
@@ -193,7 +193,7 @@ export interface WatchRoundRequest {
 }
 
 export interface WatchRoundResponse {
-  round: Round | undefined;
+  round?: Round | undefined;
 }
 
 function createBaseRoundSpec(): RoundSpec {
