@@ -30,3 +30,14 @@ describe('ranking keys', () => {
     expect(movePick(press(3, ['1', '2']), 2, 0).picks).toEqual([2, 0, 1]);
   });
 });
+
+describe('placeAt (drag-and-drop)', () => {
+  it('inserts at a slot, moves an already ranked response, implies the last', async () => {
+    const { placeAt } = await import('./ranking-keys.ts');
+    let s = placeAt(emptyPicks(3), 2, 0);
+    expect(s.picks).toEqual([2]);
+    s = placeAt(s, 0, 0);
+    expect(s.picks).toEqual([0, 2, 1]);
+    expect(placeAt(s, 1, 0).picks).toEqual([1, 0, 2]);
+  });
+});

@@ -59,3 +59,13 @@ export function movePick(s: PickState, from: number, to: number): PickState {
   picks.splice(to, 0, x);
   return { ...s, picks };
 }
+
+/** Drag-and-drop: put screen position `pos` at rank slot `slot` (0 = best); the last one is implied. */
+export function placeAt(s: PickState, pos: number, slot: number): PickState {
+  if (pos < 0 || pos >= s.k) return s;
+  const base = s.tie || s.bothBad ? [] : s.picks.filter((p) => p !== pos);
+  const picks = [...base];
+  picks.splice(Math.min(slot, picks.length), 0, pos);
+  if (picks.length === s.k - 1) picks.push(Array.from({ length: s.k }, (_, i) => i).find((i) => !picks.includes(i))!);
+  return { ...s, picks, tie: false, bothBad: false };
+}

@@ -50,7 +50,7 @@ export async function reapExpiredLeases(db: Kysely<Database>, projectId: string,
 
 /** The annotator's current lease in the project, or a newly claimed one; null when nothing is left. */
 export async function nextItem(db: Kysely<Database>, userId: string, projectId: string, leaseMs: number, now = Date.now()): Promise<Item | null> {
-  const held = await db.selectFrom('assignments').selectAll().where('user_id', '=', userId).where('project_id', '=', projectId).where('status', '=', 'leased').where('expires_at', '>', now).orderBy('leased_at').executeTakeFirst();
+  const held = await db.selectFrom('assignments').selectAll().where('user_id', '=', userId).where('project_id', '=', projectId).where('status', '=', 'leased').where('expires_at', '>', now).orderBy('leased_at', 'desc').executeTakeFirst();
   if (held) return toItem(db, held);
   await reapExpiredLeases(db, projectId, now);
   const project = await db.selectFrom('projects').select(['k']).where('id', '=', projectId).executeTakeFirst();
