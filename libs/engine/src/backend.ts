@@ -1,7 +1,7 @@
 // TensorFlow.js backend choice: native binding (tfjs-node-gpu / tfjs-node) if installed, else WASM (SIMD), else CPU.
 // TUNELOOP_BACKEND forces one; the choice is logged once. describeBackends() reports it for `tuneloop doctor`.
 import * as tf from '@tensorflow/tfjs-core';
-import { createRequire } from 'node:module';
+import { createRequire, register } from 'node:module';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -100,7 +100,23 @@ async function registerCpu(): Promise<string> {
   return 'cpu (JavaScript kernels)';
 }
 
+let gradientsLoaded: Promise<void> | null = null;
+
+/**
+ * tfjs-core's Node bundle registers no gradients; they live in its ESM build, whose extensionless imports
+ * Node cannot resolve without help (bundlers and vitest can). Installs a small resolve hook, then loads them.
+ */
+export function registerGradients(): Promise<void> {
+  gradientsLoaded ??= (async () => {
+    if (tf.getGradient('RealDiv')) return;
+    if (typeof register === 'function') register(new URL('./tfjs-esm-hook.mjs', import.meta.url));
+    await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+  })();
+  return gradientsLoaded;
+}
+
 async function activate(name: BackendName): Promise<string> {
+  await registerGradients();
   const detail = name === 'tensorflow' ? await registerNative() : name === 'wasm' ? await registerWasm() : await registerCpu();
   const ok = await tf.setBackend(name);
   if (name === 'cpu') {

@@ -1,5 +1,5 @@
 // @tuneloop/engine: TensorFlow.js backend choice, seeded RNG, optimizers, memory guard.
-export { initBackend, describeBackends, backendFromEnv, BACKEND_NAMES } from './backend.ts';
+export { initBackend, describeBackends, backendFromEnv, registerGradients, BACKEND_NAMES } from './backend.ts';
 export type { BackendName, BackendInfo, InitBackendOptions } from './backend.ts';
 export { createRng } from './rng.ts';
 export type { Rng } from './rng.ts';
@@ -10,3 +10,4 @@ export type { CosineScheduleConfig } from './schedule.ts';
 export { globalNorm, clipByGlobalNorm } from './clip.ts';
 export { AdamW } from './adamw.ts';
 export type { AdamWConfig } from './adamw.ts';
+export { oneHotFloat } from './ops.ts';

@@ -95,8 +95,8 @@ export class DenseLinear implements LinearModule {
     this.inFeatures = inF;
     this.outFeatures = out;
     this.trainable = trainable;
-    this.weightT = tf.tidy(() => tf.variable(tf.cast(tf.transpose(weight), 'float32') as tf.Tensor2D, trainable, `${name}.weightT`));
-    this.bias = bias ? tf.tidy(() => tf.variable(tf.cast(bias, 'float32') as tf.Tensor1D, trainable, `${name}.bias`)) : null;
+    this.weightT = tf.tidy(() => tf.variable(tf.cast(tf.transpose(weight), 'float32') as tf.Tensor2D, trainable));
+    this.bias = bias ? tf.tidy(() => tf.variable(tf.cast(bias, 'float32') as tf.Tensor1D, trainable)) : null;
   }
 
   get isTrainable(): boolean {
