@@ -3,7 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './output.ts';
 
 type Register = (program: Command) => void;
-const commandGroups: (() => Promise<{ register: Register }>)[] = [];
+const commandGroups: (() => Promise<{ register: Register }>)[] = [
+  () => import('./commands/model.ts'),
+];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('tuneloop')

@@ -1,0 +1,57 @@
+// `tuneloop model inspect` end to end: a folder saved by @tuneloop/files, the real CLI entry point.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { byteTokenizer, fromFloat32, hfWeightShapes, numElements, type ModelConfig } from '@tuneloop/model';
+import { saveHfFolder } from '@tuneloop/files';
+import { main } from '../main.ts';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
+  try {
+    const code = await main(['node', 'tuneloop', ...args]);
+    return { code, out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+describe('tuneloop model inspect', () => {
+  it('reports architecture, parameters, dtypes and size as JSON and as a table', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuneloop-inspect-'));
+    dirs.push(dir);
+    const config: ModelConfig = {
+      modelType: 'llama', vocabSize: 260, hiddenSize: 16, intermediateSize: 40, numHiddenLayers: 2, numAttentionHeads: 4,
+      numKeyValueHeads: 2, maxPositionEmbeddings: 32, rmsNormEps: 1e-5, ropeTheta: 10000, ropeScaling: null,
+      attentionBias: false, tieWordEmbeddings: false,
+    };
+    const weights = new Map([...hfWeightShapes(config)].map(([n, s]) => [n, fromFloat32(new Float32Array(numElements(s)).fill(0.5), 'F16', s)]));
+    const params = [...hfWeightShapes(config).values()].reduce((a, s) => a + numElements(s), 0);
+    await saveHfFolder(join(dir, 'm'), { config, weights, tokenizer: byteTokenizer() });
+
+    const json = await run(['model', 'inspect', '--model', join(dir, 'm'), '--json']);
+    expect(json.code).toBe(0);
+    const r = JSON.parse(json.out);
+    expect(r).toMatchObject({ architecture: 'LlamaForCausalLM', parameters: params, dtypes: { F16: { parameters: params, bytes: 2 * params } } });
+    expect(r.sizeOnDisk).toBeGreaterThan(2 * params);
+
+    const human = await run(['model', 'inspect', '--model', join(dir, 'm')]);
+    expect(human.out).toMatch(/architecture\s+LlamaForCausalLM \(llama\)/);
+    expect(human.out).toMatch(new RegExp(`parameters\\s+[0-9.]+ K \\(${params}\\)`));
+    expect(human.out).toMatch(/weights\s+match config.json/);
+
+    const missing = await run(['model', 'inspect', '--model', join(dir, 'nope')]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/no config.json/);
+  });
+});
