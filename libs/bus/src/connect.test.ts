@@ -1,6 +1,7 @@
 // Tests for connectBus, natsStatus and URL redaction against the real local NATS server.
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connectBus, redactUrl } from './connect.ts';
 import { natsStatus } from './status.ts';
 import { NATS_URL } from './test-util.ts';
@@ -35,6 +36,24 @@ describe('natsStatus', () => {
     expect(JSON.stringify(s)).not.toContain('s3cret');
   });
 
+  const hasBinary = spawnSync('nats-server', ['--version']).status === 0;
+  it.skipIf(!hasBinary)('reports jetstream:false for a server started without -js', async () => {
+    const port = await freePort();
+    const srv = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    try {
+      let s = await natsStatus(`nats://127.0.0.1:${port}`, 1000);
+      for (let i = 0; i < 40 && !s.reachable; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        s = await natsStatus(`nats://127.0.0.1:${port}`, 1000);
+      }
+      expect(s).toMatchObject({ reachable: true, jetstream: false });
+      expect(s.serverVersion).toMatch(/^\d+\./);
+      expect(s.error).toMatch(/^jetstream: /);
+    } finally {
+      srv.kill('SIGTERM');
+    }
+  });
+
   it('never throws on a malformed URL', async () => {
     const s = await natsStatus('http://nope', 500);
     expect(s.reachable).toBe(false);
@@ -49,7 +68,6 @@ describe('connectBus', () => {
     warn: (o: object, m?: string) => logs.push(`warn ${m} ${JSON.stringify(o)}`),
     error: (o: object, m?: string) => logs.push(`error ${m} ${JSON.stringify(o)}`),
   };
-  afterAll(() => undefined);
 
   it('connects, logs the connection and closes idempotently', async () => {
     const bus = await connectBus({ url: NATS_URL, name: 'connect-test', logger });
