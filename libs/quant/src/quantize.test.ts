@@ -157,6 +157,7 @@ describe('validation', () => {
   it('rejects a tensor whose stored arrays do not match its metadata', () => {
     const q = quantize(gaussian(100, 1, 1), { scheme: 'nf4' });
     expect(() => dequantize({ ...q, codes: q.codes.slice(1) })).toThrow('q.codes: expected 50 bytes for 100 nf4 values, got 49');
+    expect(() => dequantize({ ...q, shape: [3, 33] })).toThrow('q.shape: must be integers >= 1 whose product is length 100, got array(2)');
     expect(() => dequantize({ ...q, absmax: new Float32Array(1) })).toThrow('q.absmax: expected a Float32Array of 2 block scales, got Float32Array');
   });
 });

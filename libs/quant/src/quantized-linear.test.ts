@@ -108,8 +108,10 @@ describe('QuantizedLinear', () => {
 
   it('quantizes a weight tensor [out, in] and holds nf4 + double quant in about 0.52 bytes per parameter', () => {
     const big = tf.tensor2d(seededGaussian(256 * 256, 8, 0.02), [256, 256]);
-    const layer = quantizeLinear('model.layers.0.mlp.down_proj', big, { scheme: 'nf4', doubleQuant: true });
-    big.dispose();
+    const b = tf.zeros([256]) as tf.Tensor1D;
+    const layer = quantizeLinear('model.layers.0.mlp.down_proj', big, { scheme: 'nf4', doubleQuant: true, bias: b });
+    tf.dispose([big, b]);
+    expect(layer.bias?.length).toBe(256);
     expect([layer.outFeatures, layer.inFeatures]).toEqual([256, 256]);
     // 0.5 (codes) + 1/64 (8-bit absmax) + 4/(64*256) (absmax2) + 4/65536 (offset)
     expect(layer.bytesPerParameter()).toBeCloseTo(0.5 + 1 / 64 + 4 / (64 * 256) + 4 / 65536, 9);

@@ -131,8 +131,9 @@ export class QuantizedLinear implements LinearModule {
 export function quantizeLinear(
   name: string,
   weight: Float32Array | tf.Tensor2D,
-  opts: QuantizeOptions & QuantizedLinearOptions & { shape?: readonly [number, number]; bias?: Float32Array | null },
+  opts: QuantizeOptions & QuantizedLinearOptions & { shape?: readonly [number, number]; bias?: Float32Array | tf.Tensor1D | null },
 ): QuantizedLinear {
+  const bias = opts.bias instanceof tf.Tensor ? Float32Array.from(opts.bias.dataSync()) : (opts.bias ?? null);
   let values: Float32Array;
   let shape: readonly number[];
   if (weight instanceof tf.Tensor) {
@@ -145,5 +146,5 @@ export function quantizeLinear(
     shape = opts.shape;
   }
   const q = quantize(values, { scheme: opts.scheme, blockSize: opts.blockSize, doubleQuant: opts.doubleQuant, shape });
-  return new QuantizedLinear(name, q, opts.bias ?? null, { tileElements: opts.tileElements });
+  return new QuantizedLinear(name, q, bias, { tileElements: opts.tileElements });
 }

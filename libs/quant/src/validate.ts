@@ -91,6 +91,9 @@ export function checkQuantized(q: unknown, field = 'q'): asserts q is QuantizedT
   if (!isPowerOfTwo(t.blockSize) || t.blockSize < lo || t.blockSize > hi) {
     throw new QuantInputError(`${field}.blockSize`, `must be a power of two in [${lo}, ${hi}] for ${t.scheme}, got ${describe(t.blockSize)}`);
   }
+  if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 1) || t.shape.reduce((a, b) => a * b, 1) !== t.length) {
+    throw new QuantInputError(`${field}.shape`, `must be integers >= 1 whose product is length ${t.length}, got ${describe(t.shape)}`);
+  }
   if (!(t.codes instanceof Uint8Array)) throw new QuantInputError(`${field}.codes`, `must be a Uint8Array, got ${describe(t.codes)}`);
   const want = codeBytes(t.scheme, t.length);
   if (t.codes.length !== want) throw new QuantInputError(`${field}.codes`, `expected ${want} bytes for ${t.length} ${t.scheme} values, got ${t.codes.length}`);
