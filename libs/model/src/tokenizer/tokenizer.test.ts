@@ -126,7 +126,7 @@ describe('tokenizerFromFiles on HF fixtures', () => {
 
   it('rejects a malformed tokenizer.json with a named error', () => {
     expect(() => tokenizerFromFiles({ tokenizerJson: [] })).toThrow(TokenizerError);
-    expect(() => tokenizerFromFiles({ tokenizerJson: { model: {} } })).toThrow(/model.type must be a string/);
+    expect(() => tokenizerFromFiles({ tokenizerJson: { model: {} } })).toThrow(/model must be an object with a vocab/);
   });
 });
 

@@ -136,8 +136,8 @@ export function tokenizerFromFiles(files: { tokenizerJson: unknown; tokenizerCon
     throw new TokenizerError('tokenizer.json: must be a JSON object', 'invalid_tokenizer_json');
   }
   const model = (tokenizerJson as { model?: unknown }).model;
-  if (!model || typeof model !== 'object' || typeof (model as { type?: unknown }).type !== 'string') {
-    throw new TokenizerError('tokenizer.json: model.type must be a string (BPE, WordPiece, Unigram)', 'invalid_tokenizer_json');
+  if (!model || typeof model !== 'object' || !('vocab' in model)) {
+    throw new TokenizerError('tokenizer.json: model must be an object with a vocab (BPE, WordPiece or Unigram)', 'invalid_tokenizer_json');
   }
   if (tokenizerConfig !== undefined && (!tokenizerConfig || typeof tokenizerConfig !== 'object' || Array.isArray(tokenizerConfig))) {
     throw new TokenizerError('tokenizer_config.json: must be a JSON object', 'invalid_tokenizer_json');
