@@ -1,2 +1,3 @@
 // @tuneloop/datasets: JSONL dataset formats and the seeded synthetic tasks.
-export {};
+export { ARITH_ALPHABET, arithCorpus, takeArith, heldOutAdditions, isHeldOut } from './arith.ts';
+export type { ArithExample, ArithCorpusOptions } from './arith.ts';
