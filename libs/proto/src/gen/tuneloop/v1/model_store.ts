@@ -49,7 +49,18 @@ export interface ModelInfo {
   /** config.json of the model, verbatim. */
   configJson: string;
   parameterCount: number;
-  createdAt?: Date | undefined;
+  createdAt?:
+    | Date
+    | undefined;
+  /** Sum of the file sizes in bytes. */
+  sizeBytes: number;
+  /** The model this version was derived from (set on quantized versions). */
+  source?:
+    | ModelRef
+    | undefined;
+  /** Quantization block size and double quantization (quantized versions only). */
+  blockSize: number;
+  doubleQuant: boolean;
 }
 
 export interface AdapterInfo {
@@ -66,6 +77,7 @@ export interface AdapterInfo {
     | undefined;
   /** Evaluation metrics recorded when the adapter was published (pass rate, win rate, KL, ...). */
   metrics: { [key: string]: number };
+  sizeBytes: number;
 }
 
 export interface AdapterInfo_MetricsEntry {
@@ -173,8 +185,88 @@ export interface ListAdaptersResponse {
   nextPageToken: string;
 }
 
+export interface ImportModelRequest {
+  /** Name and optional version of the new model version. */
+  ref?:
+    | ModelRef
+    | undefined;
+  /** Absolute path of a Hugging Face model folder on the server. */
+  path: string;
+}
+
+export interface ImportModelResponse {
+  model?: ModelInfo | undefined;
+}
+
+export interface QuantizeModelRequest {
+  /** The model to quantize (a full-precision version). */
+  ref?: ModelRef | undefined;
+  scheme: QuantScheme;
+  /** Values per absmax block; 0 means 64. */
+  blockSize: number;
+  /** Quantize the absmax values to 8 bits in blocks of 256 (nf4 only). */
+  doubleQuant: boolean;
+  /**
+   * Regular expressions over tensor names that stay in full precision; empty means the default
+   * ("embed_tokens", "norm", "lm_head"). Only 2-D weights are ever quantized.
+   */
+  keepFullPrecision: string[];
+  /** Name / version of the result; empty name means the source's name, empty version the next one. */
+  output?:
+    | ModelRef
+    | undefined;
+  /** Optional UTF-8 text: perplexity before and after quantization is measured on it. */
+  evalText: string;
+  /** Tokens per evaluation window; 0 means min(max_position_embeddings, 256). */
+  evalWindow: number;
+}
+
+export interface QuantizationReport {
+  /** Stored bits per quantized parameter (codes + scales + double-quant constants). */
+  bitsPerParameter: number;
+  /** Stored bits per parameter over the whole model (full-precision tensors included). */
+  bitsPerParameterOverall: number;
+  /** Bytes of the weight files before and after. */
+  bytesBefore: number;
+  bytesAfter: number;
+  quantizedParameters: number;
+  fullPrecisionParameters: number;
+  /** Over all quantized parameters: mean squared error, max absolute error, SNR in dB. */
+  mse: number;
+  maxAbsError: number;
+  snrDb: number;
+  quantizedTensors: string[];
+  /** Set when eval_text was given. */
+  evalTokens: number;
+  perplexityBefore: number;
+  perplexityAfter: number;
+}
+
+export interface QuantizeModelResponse {
+  model?: ModelInfo | undefined;
+  report?: QuantizationReport | undefined;
+}
+
+export interface DeleteAdapterRequest {
+  ref?: AdapterRef | undefined;
+}
+
+export interface DeleteAdapterResponse {
+}
+
 function createBaseModelInfo(): ModelInfo {
-  return { ref: undefined, quantization: 0, files: [], configJson: "", parameterCount: 0, createdAt: undefined };
+  return {
+    ref: undefined,
+    quantization: 0,
+    files: [],
+    configJson: "",
+    parameterCount: 0,
+    createdAt: undefined,
+    sizeBytes: 0,
+    source: undefined,
+    blockSize: 0,
+    doubleQuant: false,
+  };
 }
 
 export const ModelInfo: MessageFns<ModelInfo> = {
@@ -196,6 +288,18 @@ export const ModelInfo: MessageFns<ModelInfo> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(50).fork()).join();
+    }
+    if (message.sizeBytes !== 0) {
+      writer.uint32(56).int64(message.sizeBytes);
+    }
+    if (message.source !== undefined) {
+      ModelRef.encode(message.source, writer.uint32(66).fork()).join();
+    }
+    if (message.blockSize !== 0) {
+      writer.uint32(72).int32(message.blockSize);
+    }
+    if (message.doubleQuant !== false) {
+      writer.uint32(80).bool(message.doubleQuant);
     }
     return writer;
   },
@@ -261,6 +365,38 @@ export const ModelInfo: MessageFns<ModelInfo> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.sizeBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.source = ModelRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.blockSize = reader.int32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.doubleQuant = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -293,6 +429,22 @@ export const ModelInfo: MessageFns<ModelInfo> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      sizeBytes: isSet(object.sizeBytes)
+        ? globalThis.Number(object.sizeBytes)
+        : isSet(object.size_bytes)
+        ? globalThis.Number(object.size_bytes)
+        : 0,
+      source: isSet(object.source) ? ModelRef.fromJSON(object.source) : undefined,
+      blockSize: isSet(object.blockSize)
+        ? globalThis.Number(object.blockSize)
+        : isSet(object.block_size)
+        ? globalThis.Number(object.block_size)
+        : 0,
+      doubleQuant: isSet(object.doubleQuant)
+        ? globalThis.Boolean(object.doubleQuant)
+        : isSet(object.double_quant)
+        ? globalThis.Boolean(object.double_quant)
+        : false,
     };
   },
 
@@ -316,6 +468,18 @@ export const ModelInfo: MessageFns<ModelInfo> = {
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
     }
+    if (message.sizeBytes !== 0) {
+      obj.sizeBytes = Math.round(message.sizeBytes);
+    }
+    if (message.source !== undefined) {
+      obj.source = ModelRef.toJSON(message.source);
+    }
+    if (message.blockSize !== 0) {
+      obj.blockSize = Math.round(message.blockSize);
+    }
+    if (message.doubleQuant !== false) {
+      obj.doubleQuant = message.doubleQuant;
+    }
     return obj;
   },
 
@@ -330,6 +494,12 @@ export const ModelInfo: MessageFns<ModelInfo> = {
     message.configJson = object.configJson ?? "";
     message.parameterCount = object.parameterCount ?? 0;
     message.createdAt = object.createdAt ?? undefined;
+    message.sizeBytes = object.sizeBytes ?? 0;
+    message.source = (object.source !== undefined && object.source !== null)
+      ? ModelRef.fromPartial(object.source)
+      : undefined;
+    message.blockSize = object.blockSize ?? 0;
+    message.doubleQuant = object.doubleQuant ?? false;
     return message;
   },
 };
@@ -343,6 +513,7 @@ function createBaseAdapterInfo(): AdapterInfo {
     trainableParameters: 0,
     createdAt: undefined,
     metrics: {},
+    sizeBytes: 0,
   };
 }
 
@@ -369,6 +540,9 @@ export const AdapterInfo: MessageFns<AdapterInfo> = {
     globalThis.Object.entries(message.metrics).forEach(([key, value]: [string, number]) => {
       AdapterInfo_MetricsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
     });
+    if (message.sizeBytes !== 0) {
+      writer.uint32(64).int64(message.sizeBytes);
+    }
     return writer;
   },
 
@@ -444,6 +618,14 @@ export const AdapterInfo: MessageFns<AdapterInfo> = {
             }
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.sizeBytes = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -494,6 +676,11 @@ export const AdapterInfo: MessageFns<AdapterInfo> = {
           {},
         )
         : {},
+      sizeBytes: isSet(object.sizeBytes)
+        ? globalThis.Number(object.sizeBytes)
+        : isSet(object.size_bytes)
+        ? globalThis.Number(object.size_bytes)
+        : 0,
     };
   },
 
@@ -526,6 +713,9 @@ export const AdapterInfo: MessageFns<AdapterInfo> = {
         });
       }
     }
+    if (message.sizeBytes !== 0) {
+      obj.sizeBytes = Math.round(message.sizeBytes);
+    }
     return obj;
   },
 
@@ -551,6 +741,7 @@ export const AdapterInfo: MessageFns<AdapterInfo> = {
       },
       {},
     );
+    message.sizeBytes = object.sizeBytes ?? 0;
     return message;
   },
 };
@@ -2360,6 +2551,903 @@ export const ListAdaptersResponse: MessageFns<ListAdaptersResponse> = {
   },
 };
 
+function createBaseImportModelRequest(): ImportModelRequest {
+  return { ref: undefined, path: "" };
+}
+
+export const ImportModelRequest: MessageFns<ImportModelRequest> = {
+  encode(message: ImportModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      ModelRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportModelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportModelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = ModelRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportModelRequest {
+    return {
+      ref: isSet(object.ref) ? ModelRef.fromJSON(object.ref) : undefined,
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+    };
+  },
+
+  toJSON(message: ImportModelRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== undefined) {
+      obj.ref = ModelRef.toJSON(message.ref);
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImportModelRequest>, I>>(base?: I): ImportModelRequest {
+    return ImportModelRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImportModelRequest>, I>>(object: I): ImportModelRequest {
+    const message = createBaseImportModelRequest();
+    message.ref = (object.ref !== undefined && object.ref !== null) ? ModelRef.fromPartial(object.ref) : undefined;
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBaseImportModelResponse(): ImportModelResponse {
+  return { model: undefined };
+}
+
+export const ImportModelResponse: MessageFns<ImportModelResponse> = {
+  encode(message: ImportModelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== undefined) {
+      ModelInfo.encode(message.model, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportModelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportModelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = ModelInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportModelResponse {
+    return { model: isSet(object.model) ? ModelInfo.fromJSON(object.model) : undefined };
+  },
+
+  toJSON(message: ImportModelResponse): unknown {
+    const obj: any = {};
+    if (message.model !== undefined) {
+      obj.model = ModelInfo.toJSON(message.model);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImportModelResponse>, I>>(base?: I): ImportModelResponse {
+    return ImportModelResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImportModelResponse>, I>>(object: I): ImportModelResponse {
+    const message = createBaseImportModelResponse();
+    message.model = (object.model !== undefined && object.model !== null)
+      ? ModelInfo.fromPartial(object.model)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQuantizeModelRequest(): QuantizeModelRequest {
+  return {
+    ref: undefined,
+    scheme: 0,
+    blockSize: 0,
+    doubleQuant: false,
+    keepFullPrecision: [],
+    output: undefined,
+    evalText: "",
+    evalWindow: 0,
+  };
+}
+
+export const QuantizeModelRequest: MessageFns<QuantizeModelRequest> = {
+  encode(message: QuantizeModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      ModelRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    if (message.scheme !== 0) {
+      writer.uint32(16).int32(message.scheme);
+    }
+    if (message.blockSize !== 0) {
+      writer.uint32(24).int32(message.blockSize);
+    }
+    if (message.doubleQuant !== false) {
+      writer.uint32(32).bool(message.doubleQuant);
+    }
+    for (const v of message.keepFullPrecision) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.output !== undefined) {
+      ModelRef.encode(message.output, writer.uint32(50).fork()).join();
+    }
+    if (message.evalText !== "") {
+      writer.uint32(58).string(message.evalText);
+    }
+    if (message.evalWindow !== 0) {
+      writer.uint32(64).int32(message.evalWindow);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QuantizeModelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQuantizeModelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = ModelRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.scheme = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.blockSize = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.doubleQuant = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.keepFullPrecision.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.output = ModelRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.evalText = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.evalWindow = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QuantizeModelRequest {
+    return {
+      ref: isSet(object.ref) ? ModelRef.fromJSON(object.ref) : undefined,
+      scheme: isSet(object.scheme) ? quantSchemeFromJSON(object.scheme) : 0,
+      blockSize: isSet(object.blockSize)
+        ? globalThis.Number(object.blockSize)
+        : isSet(object.block_size)
+        ? globalThis.Number(object.block_size)
+        : 0,
+      doubleQuant: isSet(object.doubleQuant)
+        ? globalThis.Boolean(object.doubleQuant)
+        : isSet(object.double_quant)
+        ? globalThis.Boolean(object.double_quant)
+        : false,
+      keepFullPrecision: globalThis.Array.isArray(object?.keepFullPrecision)
+        ? object.keepFullPrecision.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.keep_full_precision)
+        ? object.keep_full_precision.map((e: any) => globalThis.String(e))
+        : [],
+      output: isSet(object.output) ? ModelRef.fromJSON(object.output) : undefined,
+      evalText: isSet(object.evalText)
+        ? globalThis.String(object.evalText)
+        : isSet(object.eval_text)
+        ? globalThis.String(object.eval_text)
+        : "",
+      evalWindow: isSet(object.evalWindow)
+        ? globalThis.Number(object.evalWindow)
+        : isSet(object.eval_window)
+        ? globalThis.Number(object.eval_window)
+        : 0,
+    };
+  },
+
+  toJSON(message: QuantizeModelRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== undefined) {
+      obj.ref = ModelRef.toJSON(message.ref);
+    }
+    if (message.scheme !== 0) {
+      obj.scheme = quantSchemeToJSON(message.scheme);
+    }
+    if (message.blockSize !== 0) {
+      obj.blockSize = Math.round(message.blockSize);
+    }
+    if (message.doubleQuant !== false) {
+      obj.doubleQuant = message.doubleQuant;
+    }
+    if (message.keepFullPrecision?.length) {
+      obj.keepFullPrecision = message.keepFullPrecision;
+    }
+    if (message.output !== undefined) {
+      obj.output = ModelRef.toJSON(message.output);
+    }
+    if (message.evalText !== "") {
+      obj.evalText = message.evalText;
+    }
+    if (message.evalWindow !== 0) {
+      obj.evalWindow = Math.round(message.evalWindow);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QuantizeModelRequest>, I>>(base?: I): QuantizeModelRequest {
+    return QuantizeModelRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QuantizeModelRequest>, I>>(object: I): QuantizeModelRequest {
+    const message = createBaseQuantizeModelRequest();
+    message.ref = (object.ref !== undefined && object.ref !== null) ? ModelRef.fromPartial(object.ref) : undefined;
+    message.scheme = object.scheme ?? 0;
+    message.blockSize = object.blockSize ?? 0;
+    message.doubleQuant = object.doubleQuant ?? false;
+    message.keepFullPrecision = object.keepFullPrecision?.map((e) => e) || [];
+    message.output = (object.output !== undefined && object.output !== null)
+      ? ModelRef.fromPartial(object.output)
+      : undefined;
+    message.evalText = object.evalText ?? "";
+    message.evalWindow = object.evalWindow ?? 0;
+    return message;
+  },
+};
+
+function createBaseQuantizationReport(): QuantizationReport {
+  return {
+    bitsPerParameter: 0,
+    bitsPerParameterOverall: 0,
+    bytesBefore: 0,
+    bytesAfter: 0,
+    quantizedParameters: 0,
+    fullPrecisionParameters: 0,
+    mse: 0,
+    maxAbsError: 0,
+    snrDb: 0,
+    quantizedTensors: [],
+    evalTokens: 0,
+    perplexityBefore: 0,
+    perplexityAfter: 0,
+  };
+}
+
+export const QuantizationReport: MessageFns<QuantizationReport> = {
+  encode(message: QuantizationReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bitsPerParameter !== 0) {
+      writer.uint32(9).double(message.bitsPerParameter);
+    }
+    if (message.bitsPerParameterOverall !== 0) {
+      writer.uint32(17).double(message.bitsPerParameterOverall);
+    }
+    if (message.bytesBefore !== 0) {
+      writer.uint32(24).int64(message.bytesBefore);
+    }
+    if (message.bytesAfter !== 0) {
+      writer.uint32(32).int64(message.bytesAfter);
+    }
+    if (message.quantizedParameters !== 0) {
+      writer.uint32(40).int64(message.quantizedParameters);
+    }
+    if (message.fullPrecisionParameters !== 0) {
+      writer.uint32(48).int64(message.fullPrecisionParameters);
+    }
+    if (message.mse !== 0) {
+      writer.uint32(57).double(message.mse);
+    }
+    if (message.maxAbsError !== 0) {
+      writer.uint32(65).double(message.maxAbsError);
+    }
+    if (message.snrDb !== 0) {
+      writer.uint32(73).double(message.snrDb);
+    }
+    for (const v of message.quantizedTensors) {
+      writer.uint32(82).string(v!);
+    }
+    if (message.evalTokens !== 0) {
+      writer.uint32(88).int64(message.evalTokens);
+    }
+    if (message.perplexityBefore !== 0) {
+      writer.uint32(97).double(message.perplexityBefore);
+    }
+    if (message.perplexityAfter !== 0) {
+      writer.uint32(105).double(message.perplexityAfter);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QuantizationReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQuantizationReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.bitsPerParameter = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.bitsPerParameterOverall = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.bytesBefore = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.bytesAfter = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.quantizedParameters = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.fullPrecisionParameters = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.mse = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.maxAbsError = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.snrDb = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.quantizedTensors.push(reader.string());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.evalTokens = longToNumber(reader.int64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.perplexityBefore = reader.double();
+            continue;
+          }
+          case 13: {
+            if (tag !== 105) {
+              break;
+            }
+
+            message.perplexityAfter = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QuantizationReport {
+    return {
+      bitsPerParameter: isSet(object.bitsPerParameter)
+        ? globalThis.Number(object.bitsPerParameter)
+        : isSet(object.bits_per_parameter)
+        ? globalThis.Number(object.bits_per_parameter)
+        : 0,
+      bitsPerParameterOverall: isSet(object.bitsPerParameterOverall)
+        ? globalThis.Number(object.bitsPerParameterOverall)
+        : isSet(object.bits_per_parameter_overall)
+        ? globalThis.Number(object.bits_per_parameter_overall)
+        : 0,
+      bytesBefore: isSet(object.bytesBefore)
+        ? globalThis.Number(object.bytesBefore)
+        : isSet(object.bytes_before)
+        ? globalThis.Number(object.bytes_before)
+        : 0,
+      bytesAfter: isSet(object.bytesAfter)
+        ? globalThis.Number(object.bytesAfter)
+        : isSet(object.bytes_after)
+        ? globalThis.Number(object.bytes_after)
+        : 0,
+      quantizedParameters: isSet(object.quantizedParameters)
+        ? globalThis.Number(object.quantizedParameters)
+        : isSet(object.quantized_parameters)
+        ? globalThis.Number(object.quantized_parameters)
+        : 0,
+      fullPrecisionParameters: isSet(object.fullPrecisionParameters)
+        ? globalThis.Number(object.fullPrecisionParameters)
+        : isSet(object.full_precision_parameters)
+        ? globalThis.Number(object.full_precision_parameters)
+        : 0,
+      mse: isSet(object.mse) ? globalThis.Number(object.mse) : 0,
+      maxAbsError: isSet(object.maxAbsError)
+        ? globalThis.Number(object.maxAbsError)
+        : isSet(object.max_abs_error)
+        ? globalThis.Number(object.max_abs_error)
+        : 0,
+      snrDb: isSet(object.snrDb)
+        ? globalThis.Number(object.snrDb)
+        : isSet(object.snr_db)
+        ? globalThis.Number(object.snr_db)
+        : 0,
+      quantizedTensors: globalThis.Array.isArray(object?.quantizedTensors)
+        ? object.quantizedTensors.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.quantized_tensors)
+        ? object.quantized_tensors.map((e: any) => globalThis.String(e))
+        : [],
+      evalTokens: isSet(object.evalTokens)
+        ? globalThis.Number(object.evalTokens)
+        : isSet(object.eval_tokens)
+        ? globalThis.Number(object.eval_tokens)
+        : 0,
+      perplexityBefore: isSet(object.perplexityBefore)
+        ? globalThis.Number(object.perplexityBefore)
+        : isSet(object.perplexity_before)
+        ? globalThis.Number(object.perplexity_before)
+        : 0,
+      perplexityAfter: isSet(object.perplexityAfter)
+        ? globalThis.Number(object.perplexityAfter)
+        : isSet(object.perplexity_after)
+        ? globalThis.Number(object.perplexity_after)
+        : 0,
+    };
+  },
+
+  toJSON(message: QuantizationReport): unknown {
+    const obj: any = {};
+    if (message.bitsPerParameter !== 0) {
+      obj.bitsPerParameter = floatToJson(message.bitsPerParameter);
+    }
+    if (message.bitsPerParameterOverall !== 0) {
+      obj.bitsPerParameterOverall = floatToJson(message.bitsPerParameterOverall);
+    }
+    if (message.bytesBefore !== 0) {
+      obj.bytesBefore = Math.round(message.bytesBefore);
+    }
+    if (message.bytesAfter !== 0) {
+      obj.bytesAfter = Math.round(message.bytesAfter);
+    }
+    if (message.quantizedParameters !== 0) {
+      obj.quantizedParameters = Math.round(message.quantizedParameters);
+    }
+    if (message.fullPrecisionParameters !== 0) {
+      obj.fullPrecisionParameters = Math.round(message.fullPrecisionParameters);
+    }
+    if (message.mse !== 0) {
+      obj.mse = floatToJson(message.mse);
+    }
+    if (message.maxAbsError !== 0) {
+      obj.maxAbsError = floatToJson(message.maxAbsError);
+    }
+    if (message.snrDb !== 0) {
+      obj.snrDb = floatToJson(message.snrDb);
+    }
+    if (message.quantizedTensors?.length) {
+      obj.quantizedTensors = message.quantizedTensors;
+    }
+    if (message.evalTokens !== 0) {
+      obj.evalTokens = Math.round(message.evalTokens);
+    }
+    if (message.perplexityBefore !== 0) {
+      obj.perplexityBefore = floatToJson(message.perplexityBefore);
+    }
+    if (message.perplexityAfter !== 0) {
+      obj.perplexityAfter = floatToJson(message.perplexityAfter);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QuantizationReport>, I>>(base?: I): QuantizationReport {
+    return QuantizationReport.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QuantizationReport>, I>>(object: I): QuantizationReport {
+    const message = createBaseQuantizationReport();
+    message.bitsPerParameter = object.bitsPerParameter ?? 0;
+    message.bitsPerParameterOverall = object.bitsPerParameterOverall ?? 0;
+    message.bytesBefore = object.bytesBefore ?? 0;
+    message.bytesAfter = object.bytesAfter ?? 0;
+    message.quantizedParameters = object.quantizedParameters ?? 0;
+    message.fullPrecisionParameters = object.fullPrecisionParameters ?? 0;
+    message.mse = object.mse ?? 0;
+    message.maxAbsError = object.maxAbsError ?? 0;
+    message.snrDb = object.snrDb ?? 0;
+    message.quantizedTensors = object.quantizedTensors?.map((e) => e) || [];
+    message.evalTokens = object.evalTokens ?? 0;
+    message.perplexityBefore = object.perplexityBefore ?? 0;
+    message.perplexityAfter = object.perplexityAfter ?? 0;
+    return message;
+  },
+};
+
+function createBaseQuantizeModelResponse(): QuantizeModelResponse {
+  return { model: undefined, report: undefined };
+}
+
+export const QuantizeModelResponse: MessageFns<QuantizeModelResponse> = {
+  encode(message: QuantizeModelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== undefined) {
+      ModelInfo.encode(message.model, writer.uint32(10).fork()).join();
+    }
+    if (message.report !== undefined) {
+      QuantizationReport.encode(message.report, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QuantizeModelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQuantizeModelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = ModelInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.report = QuantizationReport.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QuantizeModelResponse {
+    return {
+      model: isSet(object.model) ? ModelInfo.fromJSON(object.model) : undefined,
+      report: isSet(object.report) ? QuantizationReport.fromJSON(object.report) : undefined,
+    };
+  },
+
+  toJSON(message: QuantizeModelResponse): unknown {
+    const obj: any = {};
+    if (message.model !== undefined) {
+      obj.model = ModelInfo.toJSON(message.model);
+    }
+    if (message.report !== undefined) {
+      obj.report = QuantizationReport.toJSON(message.report);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QuantizeModelResponse>, I>>(base?: I): QuantizeModelResponse {
+    return QuantizeModelResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QuantizeModelResponse>, I>>(object: I): QuantizeModelResponse {
+    const message = createBaseQuantizeModelResponse();
+    message.model = (object.model !== undefined && object.model !== null)
+      ? ModelInfo.fromPartial(object.model)
+      : undefined;
+    message.report = (object.report !== undefined && object.report !== null)
+      ? QuantizationReport.fromPartial(object.report)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteAdapterRequest(): DeleteAdapterRequest {
+  return { ref: undefined };
+}
+
+export const DeleteAdapterRequest: MessageFns<DeleteAdapterRequest> = {
+  encode(message: DeleteAdapterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      AdapterRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteAdapterRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteAdapterRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = AdapterRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteAdapterRequest {
+    return { ref: isSet(object.ref) ? AdapterRef.fromJSON(object.ref) : undefined };
+  },
+
+  toJSON(message: DeleteAdapterRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== undefined) {
+      obj.ref = AdapterRef.toJSON(message.ref);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteAdapterRequest>, I>>(base?: I): DeleteAdapterRequest {
+    return DeleteAdapterRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteAdapterRequest>, I>>(object: I): DeleteAdapterRequest {
+    const message = createBaseDeleteAdapterRequest();
+    message.ref = (object.ref !== undefined && object.ref !== null) ? AdapterRef.fromPartial(object.ref) : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteAdapterResponse(): DeleteAdapterResponse {
+  return {};
+}
+
+export const DeleteAdapterResponse: MessageFns<DeleteAdapterResponse> = {
+  encode(_: DeleteAdapterResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteAdapterResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteAdapterResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteAdapterResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteAdapterResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteAdapterResponse>, I>>(base?: I): DeleteAdapterResponse {
+    return DeleteAdapterResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteAdapterResponse>, I>>(_: I): DeleteAdapterResponse {
+    const message = createBaseDeleteAdapterResponse();
+    return message;
+  },
+};
+
 export type ModelStoreServiceService = typeof ModelStoreServiceService;
 export const ModelStoreServiceService = {
   /** Upload a model folder: first message the header, then the chunks of each file. */
@@ -2441,6 +3529,37 @@ export const ModelStoreServiceService = {
       Buffer.from(ListAdaptersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListAdaptersResponse => ListAdaptersResponse.decode(value),
   },
+  /** Import a Hugging Face folder that lies on the server's file system (same checks as UploadModel). */
+  importModel: {
+    path: "/tuneloop.v1.ModelStoreService/ImportModel" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ImportModelRequest): Buffer => Buffer.from(ImportModelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ImportModelRequest => ImportModelRequest.decode(value),
+    responseSerialize: (value: ImportModelResponse): Buffer => Buffer.from(ImportModelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ImportModelResponse => ImportModelResponse.decode(value),
+  },
+  /** Quantize a stored model into a new version (packed codes + scales in safetensors). */
+  quantizeModel: {
+    path: "/tuneloop.v1.ModelStoreService/QuantizeModel" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: QuantizeModelRequest): Buffer => Buffer.from(QuantizeModelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): QuantizeModelRequest => QuantizeModelRequest.decode(value),
+    responseSerialize: (value: QuantizeModelResponse): Buffer =>
+      Buffer.from(QuantizeModelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): QuantizeModelResponse => QuantizeModelResponse.decode(value),
+  },
+  deleteAdapter: {
+    path: "/tuneloop.v1.ModelStoreService/DeleteAdapter" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteAdapterRequest): Buffer => Buffer.from(DeleteAdapterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteAdapterRequest => DeleteAdapterRequest.decode(value),
+    responseSerialize: (value: DeleteAdapterResponse): Buffer =>
+      Buffer.from(DeleteAdapterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteAdapterResponse => DeleteAdapterResponse.decode(value),
+  },
 } as const;
 
 export interface ModelStoreServiceServer extends UntypedServiceImplementation {
@@ -2456,6 +3575,11 @@ export interface ModelStoreServiceServer extends UntypedServiceImplementation {
   /** Download one file of an adapter; resumable by starting at an offset. */
   getAdapter: handleServerStreamingCall<GetAdapterRequest, GetAdapterResponse>;
   listAdapters: handleUnaryCall<ListAdaptersRequest, ListAdaptersResponse>;
+  /** Import a Hugging Face folder that lies on the server's file system (same checks as UploadModel). */
+  importModel: handleUnaryCall<ImportModelRequest, ImportModelResponse>;
+  /** Quantize a stored model into a new version (packed codes + scales in safetensors). */
+  quantizeModel: handleUnaryCall<QuantizeModelRequest, QuantizeModelResponse>;
+  deleteAdapter: handleUnaryCall<DeleteAdapterRequest, DeleteAdapterResponse>;
 }
 
 export interface ModelStoreServiceClient extends Client {
@@ -2566,6 +3690,53 @@ export interface ModelStoreServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListAdaptersResponse) => void,
+  ): ClientUnaryCall;
+  /** Import a Hugging Face folder that lies on the server's file system (same checks as UploadModel). */
+  importModel(
+    request: ImportModelRequest,
+    callback: (error: ServiceError | null, response: ImportModelResponse) => void,
+  ): ClientUnaryCall;
+  importModel(
+    request: ImportModelRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ImportModelResponse) => void,
+  ): ClientUnaryCall;
+  importModel(
+    request: ImportModelRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ImportModelResponse) => void,
+  ): ClientUnaryCall;
+  /** Quantize a stored model into a new version (packed codes + scales in safetensors). */
+  quantizeModel(
+    request: QuantizeModelRequest,
+    callback: (error: ServiceError | null, response: QuantizeModelResponse) => void,
+  ): ClientUnaryCall;
+  quantizeModel(
+    request: QuantizeModelRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: QuantizeModelResponse) => void,
+  ): ClientUnaryCall;
+  quantizeModel(
+    request: QuantizeModelRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: QuantizeModelResponse) => void,
+  ): ClientUnaryCall;
+  deleteAdapter(
+    request: DeleteAdapterRequest,
+    callback: (error: ServiceError | null, response: DeleteAdapterResponse) => void,
+  ): ClientUnaryCall;
+  deleteAdapter(
+    request: DeleteAdapterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteAdapterResponse) => void,
+  ): ClientUnaryCall;
+  deleteAdapter(
+    request: DeleteAdapterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteAdapterResponse) => void,
   ): ClientUnaryCall;
 }
 
