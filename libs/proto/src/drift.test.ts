@@ -24,7 +24,8 @@ async function check(): Promise<{ code: number; stderr: string; stdout: string }
 describe('proto drift check', () => {
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'tuneloop-drift-'));
-    for (const f of ['proto', 'buf.yaml', 'buf.gen.yaml', '.prettierrc.json']) cpSync(path.join(root, f), path.join(dir, f), { recursive: true });
+    for (const f of ['proto', 'buf.yaml', 'buf.gen.yaml', '.prettierrc.json'])
+      cpSync(path.join(root, f), path.join(dir, f), { recursive: true });
     mkdirSync(path.join(dir, 'libs/proto/src'), { recursive: true });
     cpSync(path.join(root, 'libs/proto/src/gen'), path.join(dir, 'libs/proto/src/gen'), { recursive: true });
     cpSync(path.join(root, 'libs/proto/src/index.ts'), path.join(dir, 'libs/proto/src/index.ts'));
@@ -40,7 +41,10 @@ describe('proto drift check', () => {
 
   it('fails and names the drifted file when a .proto changes without regeneration', async () => {
     const file = path.join(dir, 'proto/tuneloop/v1/rounds.proto');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('string error = 8;', 'string error = 8;\n  string note = 11;'));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace('string error = 8;', 'string error = 8;\n  string note = 11;'),
+    );
     const r = await check();
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('proto drift');

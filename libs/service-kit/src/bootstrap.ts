@@ -58,7 +58,10 @@ export async function startServices(opts: {
   try {
     metricsServer = await startMetricsServer(metrics, config.grpcHost, config.metricsPort);
   } catch (err) {
-    throw new Error(`metrics: cannot listen on port ${config.metricsPort} (TUNELOOP_METRICS_PORT): ${(err as Error).message}`, { cause: err });
+    throw new Error(
+      `metrics: cannot listen on port ${config.metricsPort} (TUNELOOP_METRICS_PORT): ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   let grpcPort: number;
   try {
@@ -88,7 +91,10 @@ export async function startServices(opts: {
  * Calls `onSignal` once on the first SIGTERM or SIGINT; a second signal exits at once with code 1.
  * Returns a function that removes the handlers.
  */
-export function onShutdownSignal(logger: Logger, onSignal: (signal: NodeJS.Signals) => Promise<void>): () => void {
+export function onShutdownSignal(
+  logger: Logger,
+  onSignal: (signal: NodeJS.Signals) => Promise<void>,
+): () => void {
   let received: NodeJS.Signals | undefined;
   const handler = (signal: NodeJS.Signals) => {
     if (received) {
@@ -116,7 +122,9 @@ export function loadConfigOrExit(program: string): ServiceConfig {
     return loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${program}: invalid configuration\n${err.problems.map((p) => `  ${p}\n`).join('')}`);
+    process.stderr.write(
+      `${program}: invalid configuration\n${err.problems.map((p) => `  ${p}\n`).join('')}`,
+    );
     process.exit(2);
   }
 }
@@ -141,7 +149,10 @@ export async function runMain(name: string, modules: ServiceModule[]): Promise<v
     await bus.close();
     process.exit(1);
   }
-  logger.info({ grpc: running.target, metricsPort: running.metricsPort, services: running.host.serviceNames }, 'serving');
+  logger.info(
+    { grpc: running.target, metricsPort: running.metricsPort, services: running.host.serviceNames },
+    'serving',
+  );
   onShutdownSignal(logger, async () => {
     const r = await running.shutdown();
     await bus.close();

@@ -18,7 +18,7 @@ export interface ServiceConfig {
   natsUrl: string;
   /** prefix isolating this deployment's NATS streams and subjects ('' in production) */
   natsPrefix: string;
-  /** PostgreSQL URL; undefined means SQLite under home */
+  /** postgres:// URL or sqlite:<file>; undefined means SQLite at <home>/tuneloop.db */
   databaseUrl?: string;
   logLevel: LogLevel;
   /** largest gRPC message accepted, in bytes */
@@ -43,7 +43,10 @@ function int(min: number, max: number, note = '') {
   return z.string().transform((s, ctx) => {
     const n = Number(s.trim());
     if (s.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be an integer ${min}-${max}${note}, got ${JSON.stringify(s)}` });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `must be an integer ${min}-${max}${note}, got ${JSON.stringify(s)}`,
+      });
       return z.NEVER;
     }
     return n;
@@ -53,7 +56,10 @@ function int(min: number, max: number, note = '') {
 function oneOf<T extends string>(values: readonly T[]) {
   return z.string().transform((s, ctx) => {
     if (!(values as readonly string[]).includes(s)) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be one of ${values.join(', ')}, got ${JSON.stringify(s)}` });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `must be one of ${values.join(', ')}, got ${JSON.stringify(s)}`,
+      });
       return z.NEVER;
     }
     return s as T;
@@ -65,13 +71,16 @@ const hostPort = z.string().transform((s, ctx) => {
   const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(s.trim());
   const port = m ? Number(m[2]) : NaN;
   if (!m || port > 65535) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be host:port with a port 0-65535, got ${JSON.stringify(s)}` });
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: `must be host:port with a port 0-65535, got ${JSON.stringify(s)}`,
+    });
     return z.NEVER;
   }
   return { host: m[1].replace(/^\[|\]$/g, ''), port };
 });
 
-function url(schemes: string[]) {
+function url(schemes: string[], shown: string) {
   return z.string().transform((s, ctx) => {
     let u: URL | undefined;
     try {
@@ -81,7 +90,7 @@ function url(schemes: string[]) {
     }
     if (!u || !schemes.includes(u.protocol)) {
       // never echo the value: a URL may carry credentials
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be a URL starting with ${schemes.map((p) => p + '//').join(' or ')}` });
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be a URL starting with ${shown}` });
       return z.NEVER;
     }
     return s;
@@ -93,12 +102,15 @@ const schema = z.object({
   TUNELOOP_GRPC_ADDR: hostPort.optional(),
   TUNELOOP_GRPC_PORT: int(0, 65535, ' (0: any free port)').optional(),
   TUNELOOP_METRICS_PORT: int(0, 65535, ' (0: any free port)').optional(),
-  TUNELOOP_NATS_URL: url(['nats:', 'tls:']).optional(),
+  TUNELOOP_NATS_URL: url(['nats:', 'tls:'], 'nats:// or tls://').optional(),
   TUNELOOP_NATS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]*$/, 'must contain only letters, digits, "_" and "-"')
     .optional(),
-  TUNELOOP_DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  TUNELOOP_DATABASE_URL: url(
+    ['postgres:', 'postgresql:', 'sqlite:'],
+    'postgres://, postgresql:// or sqlite:',
+  ).optional(),
   TUNELOOP_LOG_LEVEL: oneOf(LOG_LEVELS).optional(),
   TUNELOOP_GRPC_MAX_RECEIVE_BYTES: int(1024, 2 ** 31 - 1).optional(),
   TUNELOOP_SHUTDOWN_GRACE_MS: int(0, 3_600_000).optional(),
@@ -107,16 +119,52 @@ const schema = z.object({
 
 /** Documentation of every variable (README table, `--help`). */
 export const CONFIG_VARIABLES: { name: keyof z.input<typeof schema>; default: string; meaning: string }[] = [
-  { name: 'TUNELOOP_HOME', default: './.tuneloop', meaning: 'data directory (SQLite file, NATS store when started by npm start, blobs)' },
-  { name: 'TUNELOOP_GRPC_ADDR', default: '127.0.0.1:50051', meaning: 'gRPC address servers listen on and clients (CLI, doctor) connect to' },
-  { name: 'TUNELOOP_GRPC_PORT', default: '(port of TUNELOOP_GRPC_ADDR)', meaning: 'overrides the port only; 0 picks a free port' },
-  { name: 'TUNELOOP_METRICS_PORT', default: '9464', meaning: 'Prometheus /metrics HTTP port (same host as gRPC); 0 picks a free port' },
-  { name: 'TUNELOOP_NATS_URL', default: 'nats://127.0.0.1:4222', meaning: 'NATS server with JetStream (credentials allowed in the URL; never logged)' },
-  { name: 'TUNELOOP_NATS_PREFIX', default: '(empty)', meaning: 'prefix of stream and subject names, to isolate a deployment (tests)' },
-  { name: 'TUNELOOP_DATABASE_URL', default: '(unset: SQLite under TUNELOOP_HOME)', meaning: 'PostgreSQL URL, postgres://user:pass@host:5432/db' },
+  {
+    name: 'TUNELOOP_HOME',
+    default: './.tuneloop',
+    meaning: 'data directory (SQLite file, NATS store when started by npm start, blobs)',
+  },
+  {
+    name: 'TUNELOOP_GRPC_ADDR',
+    default: '127.0.0.1:50051',
+    meaning: 'gRPC address servers listen on and clients (CLI, doctor) connect to',
+  },
+  {
+    name: 'TUNELOOP_GRPC_PORT',
+    default: '(port of TUNELOOP_GRPC_ADDR)',
+    meaning: 'overrides the port only; 0 picks a free port',
+  },
+  {
+    name: 'TUNELOOP_METRICS_PORT',
+    default: '9464',
+    meaning: 'Prometheus /metrics HTTP port (same host as gRPC); 0 picks a free port',
+  },
+  {
+    name: 'TUNELOOP_NATS_URL',
+    default: 'nats://127.0.0.1:4222',
+    meaning: 'NATS server with JetStream (credentials allowed in the URL; never logged)',
+  },
+  {
+    name: 'TUNELOOP_NATS_PREFIX',
+    default: '(empty)',
+    meaning: 'prefix of stream and subject names, to isolate a deployment (tests)',
+  },
+  {
+    name: 'TUNELOOP_DATABASE_URL',
+    default: '(unset: SQLite under TUNELOOP_HOME)',
+    meaning: 'postgres://user:pass@host:5432/db, or sqlite:<file>',
+  },
   { name: 'TUNELOOP_LOG_LEVEL', default: 'info', meaning: `pino level: ${LOG_LEVELS.join(', ')}` },
-  { name: 'TUNELOOP_GRPC_MAX_RECEIVE_BYTES', default: '16777216', meaning: 'largest gRPC message accepted (larger: RESOURCE_EXHAUSTED)' },
-  { name: 'TUNELOOP_SHUTDOWN_GRACE_MS', default: '10000', meaning: 'after SIGTERM, how long in-flight RPCs may finish before they are cancelled' },
+  {
+    name: 'TUNELOOP_GRPC_MAX_RECEIVE_BYTES',
+    default: '16777216',
+    meaning: 'largest gRPC message accepted (larger: RESOURCE_EXHAUSTED)',
+  },
+  {
+    name: 'TUNELOOP_SHUTDOWN_GRACE_MS',
+    default: '10000',
+    meaning: 'after SIGTERM, how long in-flight RPCs may finish before they are cancelled',
+  },
   { name: 'TUNELOOP_BACKEND', default: '(auto)', meaning: 'tfjs backend: tensorflow, wasm or cpu' },
 ];
 

@@ -111,7 +111,11 @@ function isGrpcServiceError(err: unknown): err is { code: status; details: strin
  * message (+ `retryable`, `field` trailers); a gRPC error from a downstream call keeps its code;
  * anything else is INTERNAL with a generic message, logged here with its stack and `context`.
  */
-export function toGrpcStatus(err: unknown, logger?: Logger, context: Record<string, unknown> = {}): StatusObject {
+export function toGrpcStatus(
+  err: unknown,
+  logger?: Logger,
+  context: Record<string, unknown> = {},
+): StatusObject {
   const metadata = new Metadata();
   if (err instanceof TuneloopError) {
     if (err.retryable) metadata.set('retryable', 'true');

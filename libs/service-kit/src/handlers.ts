@@ -66,9 +66,16 @@ export interface ImplementOptions {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-const QUIET = new Set(['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
+const QUIET = new Set([
+  'grpc.health.v1.Health',
+  'grpc.reflection.v1.ServerReflection',
+  'grpc.reflection.v1alpha.ServerReflection',
+]);
 
-type AnyCall = ServerUnaryCall<unknown, unknown> | ServerReadableStream<unknown, unknown> | ServerWritableStream<unknown, unknown>;
+type AnyCall =
+  | ServerUnaryCall<unknown, unknown>
+  | ServerReadableStream<unknown, unknown>
+  | ServerWritableStream<unknown, unknown>;
 
 interface ActiveCall {
   ctx: CallContext;
@@ -144,8 +151,16 @@ function errorStatus(rt: RpcRuntime, a: ActiveCall, err: unknown): StatusObject 
   return toGrpcStatus(err, a.ctx.logger, { requestId: a.ctx.requestId, rpc: a.ctx.path });
 }
 
-function unaryLike(rt: RpcRuntime, path: string, fn: (input: unknown, ctx: CallContext) => Promise<unknown>, streamIn: boolean) {
-  return (call: ServerUnaryCall<unknown, unknown> | ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+function unaryLike(
+  rt: RpcRuntime,
+  path: string,
+  fn: (input: unknown, ctx: CallContext) => Promise<unknown>,
+  streamIn: boolean,
+) {
+  return (
+    call: ServerUnaryCall<unknown, unknown> | ServerReadableStream<unknown, unknown>,
+    callback: sendUnaryData<unknown>,
+  ) => {
     const a = begin(rt, path, call, false);
     let done = false;
     const reply = (err: StatusObject | null, res?: unknown) => {
@@ -156,11 +171,17 @@ function unaryLike(rt: RpcRuntime, path: string, fn: (input: unknown, ctx: CallC
       else callback(null, res);
     };
     if (a.expired) {
-      reply({ code: status.DEADLINE_EXCEEDED, details: 'deadline exceeded before the call started', metadata: new Metadata() });
+      reply({
+        code: status.DEADLINE_EXCEEDED,
+        details: 'deadline exceeded before the call started',
+        metadata: new Metadata(),
+      });
       return;
     }
     a.ctx.signal.addEventListener('abort', () => reply(a.abortStatus()));
-    const input = streamIn ? (call as ServerReadableStream<unknown, unknown>) : (call as ServerUnaryCall<unknown, unknown>).request;
+    const input = streamIn
+      ? (call as ServerReadableStream<unknown, unknown>)
+      : (call as ServerUnaryCall<unknown, unknown>).request;
     Promise.resolve()
       .then(() => fn(input, a.ctx))
       .then(
@@ -170,7 +191,12 @@ function unaryLike(rt: RpcRuntime, path: string, fn: (input: unknown, ctx: CallC
   };
 }
 
-function streamOut(rt: RpcRuntime, path: string, fn: (input: unknown, ctx: CallContext) => AsyncIterable<unknown>, streamIn: boolean) {
+function streamOut(
+  rt: RpcRuntime,
+  path: string,
+  fn: (input: unknown, ctx: CallContext) => AsyncIterable<unknown>,
+  streamIn: boolean,
+) {
   return (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>) => {
     const a = begin(rt, path, call, true);
     const fail = (s: StatusObject) => {
@@ -178,11 +204,17 @@ function streamOut(rt: RpcRuntime, path: string, fn: (input: unknown, ctx: CallC
       call.emit('error', s);
     };
     if (a.expired) {
-      fail({ code: status.DEADLINE_EXCEEDED, details: 'deadline exceeded before the call started', metadata: new Metadata() });
+      fail({
+        code: status.DEADLINE_EXCEEDED,
+        details: 'deadline exceeded before the call started',
+        metadata: new Metadata(),
+      });
       return;
     }
     const input = streamIn ? call : (call as ServerWritableStream<unknown, unknown>).request;
-    const aborted = new Promise<'aborted'>((resolve) => a.ctx.signal.addEventListener('abort', () => resolve('aborted')));
+    const aborted = new Promise<'aborted'>((resolve) =>
+      a.ctx.signal.addEventListener('abort', () => resolve('aborted')),
+    );
     (async () => {
       for await (const msg of fn(input, a.ctx)) {
         if (a.ctx.signal.aborted) break;
@@ -202,11 +234,18 @@ function streamOut(rt: RpcRuntime, path: string, fn: (input: unknown, ctx: CallC
 }
 
 /** The grpc-js implementation of `definition` from typed handlers; missing methods are UNIMPLEMENTED. */
-export function implement<D extends object>(rt: RpcRuntime, definition: D, handlers: Handlers<D>, opts: ImplementOptions): UntypedServiceImplementation {
+export function implement<D extends object>(
+  rt: RpcRuntime,
+  definition: D,
+  handlers: Handlers<D>,
+  opts: ImplementOptions,
+): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};
   for (const [key, m] of Object.entries(definition) as [string, MethodShape][]) {
-    const given = (handlers as Record<string, unknown>)[key] as ((input: unknown, ctx: CallContext) => never) | undefined;
-    const missing = () => new UnimplementedError(`${m.path.slice(1)} is not built yet: ${opts.unimplemented}`);
+    const given = (handlers as Record<string, unknown>)[key] as
+      ((input: unknown, ctx: CallContext) => never) | undefined;
+    const missing = () =>
+      new UnimplementedError(`${m.path.slice(1)} is not built yet: ${opts.unimplemented}`);
     if (m.responseStream) {
       const fn =
         given ??

@@ -6,7 +6,11 @@ import { HealthClient, HealthCheckResponse_ServingStatus as ServingStatus } from
 export type ProbeResult = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN' | 'UNREACHABLE';
 
 /** Checks each fully-qualified service name at `target`; never throws. */
-export async function probeHealth(target: string, services: string[], timeoutMs = 2000): Promise<Record<string, ProbeResult>> {
+export async function probeHealth(
+  target: string,
+  services: string[],
+  timeoutMs = 2000,
+): Promise<Record<string, ProbeResult>> {
   const client = new HealthClient(target, credentials.createInsecure());
   try {
     const results = await Promise.all(

@@ -1,6 +1,11 @@
 // grpc.health.v1 Health service (https://github.com/grpc/grpc/blob/master/doc/health-checking.md):
 // Check, List and Watch over a per-service status table; '' is the whole server.
-import { status as grpcStatus, type ServerWritableStream, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import {
+  status as grpcStatus,
+  type ServerWritableStream,
+  type sendUnaryData,
+  type ServerUnaryCall,
+} from '@grpc/grpc-js';
 import {
   HealthCheckResponse_ServingStatus as ServingStatus,
   type HealthCheckRequest,
@@ -14,7 +19,11 @@ export { HealthCheckResponse_ServingStatus as ServingStatus } from '@tuneloop/pr
 
 export class HealthRegistry {
   private readonly statuses = new Map<string, ServingStatus>([['', ServingStatus.NOT_SERVING]]);
-  private readonly watchers = new Set<{ service: string; send: (s: ServingStatus) => void; end: () => void }>();
+  private readonly watchers = new Set<{
+    service: string;
+    send: (s: ServingStatus) => void;
+    end: () => void;
+  }>();
 
   set(service: string, s: ServingStatus): void {
     if (this.statuses.get(service) === s) return;
@@ -38,16 +47,27 @@ export class HealthRegistry {
 
   implementation(): HealthServer {
     return {
-      check: (call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, callback: sendUnaryData<HealthCheckResponse>) => {
+      check: (
+        call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>,
+        callback: sendUnaryData<HealthCheckResponse>,
+      ) => {
         const s = this.statuses.get(call.request.service);
         if (s === undefined) {
-          callback({ code: grpcStatus.NOT_FOUND, details: `unknown service ${JSON.stringify(call.request.service)}` });
+          callback({
+            code: grpcStatus.NOT_FOUND,
+            details: `unknown service ${JSON.stringify(call.request.service)}`,
+          });
           return;
         }
         callback(null, { status: s });
       },
-      list: (_call: ServerUnaryCall<HealthListRequest, HealthListResponse>, callback: sendUnaryData<HealthListResponse>) => {
-        callback(null, { statuses: Object.fromEntries([...this.statuses].map(([k, v]) => [k, { status: v }])) });
+      list: (
+        _call: ServerUnaryCall<HealthListRequest, HealthListResponse>,
+        callback: sendUnaryData<HealthListResponse>,
+      ) => {
+        callback(null, {
+          statuses: Object.fromEntries([...this.statuses].map(([k, v]) => [k, { status: v }])),
+        });
       },
       watch: (call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) => {
         const service = call.request.service;

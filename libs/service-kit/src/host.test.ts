@@ -32,10 +32,23 @@ const testModule: ServiceModule = {
             await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
             seen.abortReason = (ctx.signal.reason as Error).message;
           }
-          return { results: req.items.map((i) => ({ score: i.completion.length, passed: true, detail: ctx.requestId })) };
+          return {
+            results: req.items.map((i) => ({
+              score: i.completion.length,
+              passed: true,
+              detail: ctx.requestId,
+            })),
+          };
         },
         async *generate(req) {
-          for (let i = 0; i < 3; i++) yield { index: 0, textDelta: `${req.input?.$case === 'prompt' ? req.input.value : ''}${i}`, tokenIds: [i], logprob: -i, finishReason: 0 };
+          for (let i = 0; i < 3; i++)
+            yield {
+              index: 0,
+              textDelta: `${req.input?.$case === 'prompt' ? req.input.value : ''}${i}`,
+              tokenIds: [i],
+              logprob: -i,
+              finishReason: 0,
+            };
         },
       },
       { unimplemented: 'issue 7 builds it' },
@@ -50,7 +63,15 @@ const testModule: ServiceModule = {
             if (r.part?.$case === 'header') name = r.part.value.ref?.name ?? '';
             if (r.part?.$case === 'chunk') bytes += r.part.value.data.length;
           }
-          return { model: { ref: { name, version: '1' }, quantization: 0, files: [{ path: 'w', size: bytes, sha256: '' }], configJson: '', parameterCount: 0 } };
+          return {
+            model: {
+              ref: { name, version: '1' },
+              quantization: 0,
+              files: [{ path: 'w', size: bytes, sha256: '' }],
+              configJson: '',
+              parameterCount: 0,
+            },
+          };
         },
       },
       { unimplemented: 'issue 4 builds it' },
@@ -61,7 +82,9 @@ const testModule: ServiceModule = {
 let svc: TestServices;
 let rollout: RolloutServiceClient;
 
-function unary<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => void): Promise<{ err: ServiceError | null; res?: Res }> {
+function unary<Res>(
+  invoke: (cb: (err: ServiceError | null, res: Res) => void) => void,
+): Promise<{ err: ServiceError | null; res?: Res }> {
   return new Promise((resolve) => invoke((err, res) => resolve({ err, res })));
 }
 
@@ -90,17 +113,23 @@ describe('ServiceHost', () => {
   it('runs a unary handler and echoes the request id', async () => {
     const md = new Metadata();
     md.set('x-request-id', 'req-42');
-    const { err, res } = await unary<VerifyResponse>((cb) => rollout.verify({ items: [{ prompt: 'p', completion: 'abc', reference: '' }] }, md, cb));
+    const { err, res } = await unary<VerifyResponse>((cb) =>
+      rollout.verify({ items: [{ prompt: 'p', completion: 'abc', reference: '' }] }, md, cb),
+    );
     expect(err).toBeNull();
     expect(res?.results[0]).toMatchObject({ score: 3, passed: true, detail: 'req-42' });
   });
 
   it('maps named errors to their status with the field, and unknown errors to INTERNAL without details', async () => {
-    const bad = await unary((cb) => rollout.verify({ items: [{ prompt: 'bad', completion: '', reference: '' }] }, cb));
+    const bad = await unary((cb) =>
+      rollout.verify({ items: [{ prompt: 'bad', completion: '', reference: '' }] }, cb),
+    );
     expect(bad.err?.code).toBe(status.INVALID_ARGUMENT);
     expect(bad.err?.details).toBe('items[0].completion: must not be empty');
     expect(bad.err?.metadata.get('field')).toEqual(['items[0].completion']);
-    const boom = await unary((cb) => rollout.verify({ items: [{ prompt: 'boom', completion: '', reference: '' }] }, cb));
+    const boom = await unary((cb) =>
+      rollout.verify({ items: [{ prompt: 'boom', completion: '', reference: '' }] }, cb),
+    );
     expect(boom.err?.code).toBe(status.INTERNAL);
     expect(boom.err?.details).toMatch(/^internal error \(request id [\w-]+\)$/);
     expect(boom.err?.details).not.toContain('password');
@@ -110,7 +139,9 @@ describe('ServiceHost', () => {
   it('answers UNIMPLEMENTED naming the issue for methods without a handler (unary and streaming)', async () => {
     const r = await unary((cb) => rollout.generateGroups({ prompts: [], groupSize: 2 }, cb));
     expect(r.err?.code).toBe(status.UNIMPLEMENTED);
-    expect(r.err?.details).toBe('tuneloop.v1.RolloutService/GenerateGroups is not built yet: issue 7 builds it');
+    expect(r.err?.details).toBe(
+      'tuneloop.v1.RolloutService/GenerateGroups is not built yet: issue 7 builds it',
+    );
     const store = new ModelStoreServiceClient(svc.target, credentials.createInsecure());
     const code = await new Promise<number>((resolve) => {
       const s = store.getModel({ ref: { name: 'm', version: '' }, path: 'x', offset: 0, chunkSize: 0 });
@@ -133,8 +164,16 @@ describe('ServiceHost', () => {
     const store = new ModelStoreServiceClient(svc.target, credentials.createInsecure());
     const res = await new Promise<{ model?: { files: { size: number }[] } }>((resolve, reject) => {
       const up = store.uploadModel((err, r) => (err ? reject(err) : resolve(r)));
-      up.write({ part: { $case: 'header', value: { ref: { name: 'm', version: '' }, quantization: 0, files: [] } } });
-      for (let i = 0; i < 3; i++) up.write({ part: { $case: 'chunk', value: { path: 'w', offset: i * 1000, data: Buffer.alloc(1000), sha256: '', last: i === 2 } } });
+      up.write({
+        part: { $case: 'header', value: { ref: { name: 'm', version: '' }, quantization: 0, files: [] } },
+      });
+      for (let i = 0; i < 3; i++)
+        up.write({
+          part: {
+            $case: 'chunk',
+            value: { path: 'w', offset: i * 1000, data: Buffer.alloc(1000), sha256: '', last: i === 2 },
+          },
+        });
       up.end();
     });
     expect(res.model?.files[0].size).toBe(3000);
@@ -143,7 +182,14 @@ describe('ServiceHost', () => {
 
   it('aborts the handler at the deadline and answers DEADLINE_EXCEEDED', async () => {
     const started = Date.now();
-    const r = await unary((cb) => rollout.verify({ items: [{ prompt: 'slow', completion: '', reference: '' }] }, new Metadata(), { deadline: Date.now() + 300 }, cb));
+    const r = await unary((cb) =>
+      rollout.verify(
+        { items: [{ prompt: 'slow', completion: '', reference: '' }] },
+        new Metadata(),
+        { deadline: Date.now() + 300 },
+        cb,
+      ),
+    );
     expect(r.err?.code).toBe(status.DEADLINE_EXCEEDED);
     expect(Date.now() - started).toBeLessThan(2000);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -151,14 +197,20 @@ describe('ServiceHost', () => {
   });
 
   it('rejects a request over TUNELOOP_GRPC_MAX_RECEIVE_BYTES with RESOURCE_EXHAUSTED', async () => {
-    const r = await unary((cb) => rollout.verify({ items: [{ prompt: 'p', completion: 'x'.repeat(8000), reference: '' }] }, cb));
+    const r = await unary((cb) =>
+      rollout.verify({ items: [{ prompt: 'p', completion: 'x'.repeat(8000), reference: '' }] }, cb),
+    );
     expect(r.err?.code).toBe(status.RESOURCE_EXHAUSTED);
   });
 
   it('serves Prometheus metrics with request counts by code and latencies', async () => {
     const text = await (await fetch(`http://127.0.0.1:${svc.metricsPort}/metrics`)).text();
-    expect(text).toMatch(/tuneloop_grpc_requests_total\{service="tuneloop.v1.RolloutService",method="Verify",code="INVALID_ARGUMENT"\} 1/);
-    expect(text).toMatch(/tuneloop_grpc_requests_total\{service="tuneloop.v1.RolloutService",method="GenerateGroups",code="UNIMPLEMENTED"\} 1/);
+    expect(text).toMatch(
+      /tuneloop_grpc_requests_total\{service="tuneloop.v1.RolloutService",method="Verify",code="INVALID_ARGUMENT"\} 1/,
+    );
+    expect(text).toMatch(
+      /tuneloop_grpc_requests_total\{service="tuneloop.v1.RolloutService",method="GenerateGroups",code="UNIMPLEMENTED"\} 1/,
+    );
     expect(text).toContain('tuneloop_grpc_request_duration_seconds_bucket');
     expect(text).toContain('tuneloop_jobs_in_flight');
   });
@@ -166,9 +218,21 @@ describe('ServiceHost', () => {
   it('answers server reflection with the registered services', async () => {
     const { loadSync } = await import('@grpc/proto-loader');
     const grpc = await import('@grpc/grpc-js');
-    const protoPath = new URL('../../../node_modules/@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto', import.meta.url).pathname;
+    const protoPath = new URL(
+      '../../../node_modules/@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto',
+      import.meta.url,
+    ).pathname;
     const pkg = grpc.loadPackageDefinition(loadSync(protoPath, { keepCase: true })) as unknown as {
-      grpc: { reflection: { v1: { ServerReflection: new (t: string, c: ReturnType<typeof credentials.createInsecure>) => { serverReflectionInfo(): NodeJS.ReadWriteStream & { end(): void } } } } };
+      grpc: {
+        reflection: {
+          v1: {
+            ServerReflection: new (
+              t: string,
+              c: ReturnType<typeof credentials.createInsecure>,
+            ) => { serverReflectionInfo(): NodeJS.ReadWriteStream & { end(): void } };
+          };
+        };
+      };
     };
     const client = new pkg.grpc.reflection.v1.ServerReflection(svc.target, credentials.createInsecure());
     const names = await new Promise<string[]>((resolve, reject) => {
@@ -180,6 +244,10 @@ describe('ServiceHost', () => {
       s.on('error', reject);
       s.write({ list_services: '' } as never);
     });
-    expect(names.sort()).toEqual(['grpc.health.v1.Health', 'tuneloop.v1.ModelStoreService', 'tuneloop.v1.RolloutService']);
+    expect(names.sort()).toEqual([
+      'grpc.health.v1.Health',
+      'tuneloop.v1.ModelStoreService',
+      'tuneloop.v1.RolloutService',
+    ]);
   });
 });

@@ -63,8 +63,13 @@ export class ServiceHost {
     addReflection(this.server, [...this.services, 'grpc.health.v1.Health']);
     const host = this.config.grpcHost.includes(':') ? `[${this.config.grpcHost}]` : this.config.grpcHost;
     this.boundPort = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(`${host}:${this.config.grpcPort}`, ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(new Error(`grpc: cannot listen on ${host}:${this.config.grpcPort}: ${err.message}`)) : resolve(port),
+      this.server.bindAsync(
+        `${host}:${this.config.grpcPort}`,
+        ServerCredentials.createInsecure(),
+        (err, port) =>
+          err
+            ? reject(new Error(`grpc: cannot listen on ${host}:${this.config.grpcPort}: ${err.message}`))
+            : resolve(port),
       ),
     );
     for (const s of this.services) this.health.set(s, ServingStatus.SERVING);

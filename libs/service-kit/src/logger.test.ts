@@ -11,7 +11,15 @@ function capture(): { lines: () => Record<string, unknown>[]; stream: Writable }
       cb();
     },
   });
-  return { stream, lines: () => chunks.join('').trim().split('\n').map((l) => JSON.parse(l)) };
+  return {
+    stream,
+    lines: () =>
+      chunks
+        .join('')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+  };
 }
 
 describe('createLogger', () => {
@@ -25,19 +33,31 @@ describe('createLogger', () => {
     const c = capture();
     const log = createLogger({ name: 'svc', level: 'info', destination: c.stream });
     log.info(
-      { password: 'hunter2', nested: { apiKey: 'k-123', authToken: 'tok-9', list: [{ client_secret: 's3' }] },
-        db: 'postgres://admin:pw-77@db:5432/x', plain: 42 },
+      {
+        password: 'hunter2',
+        nested: { apiKey: 'k-123', authToken: 'tok-9', list: [{ client_secret: 's3' }] },
+        db: 'postgres://admin:pw-77@db:5432/x',
+        plain: 42,
+      },
       'connecting to nats://user:natspw@host:4222',
     );
     const text = JSON.stringify(c.lines()[0]);
-    for (const secret of ['hunter2', 'k-123', 'tok-9', 's3"', 'pw-77', 'natspw', 'admin:']) expect(text).not.toContain(secret);
-    expect(c.lines()[0]).toMatchObject({ password: '[redacted]', db: 'postgres://***@db:5432/x', plain: 42,
-      msg: 'connecting to nats://***@host:4222' });
+    for (const secret of ['hunter2', 'k-123', 'tok-9', 's3"', 'pw-77', 'natspw', 'admin:'])
+      expect(text).not.toContain(secret);
+    expect(c.lines()[0]).toMatchObject({
+      password: '[redacted]',
+      db: 'postgres://***@db:5432/x',
+      plain: 42,
+      msg: 'connecting to nats://***@host:4222',
+    });
   });
 
   it('redacts credentials inside logged errors', () => {
     const c = capture();
-    createLogger({ name: 'svc', level: 'info', destination: c.stream }).error({ err: new Error('cannot reach postgres://a:b-secret@h/db') }, 'failed');
+    createLogger({ name: 'svc', level: 'info', destination: c.stream }).error(
+      { err: new Error('cannot reach postgres://a:b-secret@h/db') },
+      'failed',
+    );
     expect(JSON.stringify(c.lines()[0])).not.toContain('b-secret');
   });
 });

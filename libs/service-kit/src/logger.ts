@@ -5,7 +5,8 @@ import type { LogLevel } from './config.ts';
 
 export type { Logger } from 'pino';
 
-const SECRET_KEY = /pass(word)?|passwd|token|secret|authorization|api[-_]?key|cookie|credential|private[-_]?key/i;
+const SECRET_KEY =
+  /pass(word)?|passwd|token|secret|authorization|api[-_]?key|cookie|credential|private[-_]?key/i;
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]*(:[^\s/@]*)?@/gi;
 
 /** Replaces `scheme://user:pass@` with `scheme://***@` anywhere in a string. */
@@ -18,13 +19,20 @@ export function redactValue(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return redactString(value);
   if (value === null || typeof value !== 'object' || depth > 8) return value;
   if (value instanceof Error) {
-    return { type: value.name, message: redactString(value.message), stack: value.stack ? redactString(value.stack) : undefined };
+    return {
+      type: value.name,
+      message: redactString(value.message),
+      stack: value.stack ? redactString(value.stack) : undefined,
+    };
   }
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return `<${value.byteLength} bytes>`;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEY.test(k) && v !== undefined && v !== null && v !== '' ? '[redacted]' : redactValue(v, depth + 1);
+    out[k] =
+      SECRET_KEY.test(k) && v !== undefined && v !== null && v !== ''
+        ? '[redacted]'
+        : redactValue(v, depth + 1);
   }
   return out;
 }
@@ -50,7 +58,10 @@ export function createLogger(opts: LoggerOptions): Logger {
       },
       hooks: {
         logMethod(args, method) {
-          method.apply(this, args.map((a) => (typeof a === 'string' ? redactString(a) : a)) as Parameters<typeof method>);
+          method.apply(
+            this,
+            args.map((a) => (typeof a === 'string' ? redactString(a) : a)) as Parameters<typeof method>,
+          );
         },
       },
     },

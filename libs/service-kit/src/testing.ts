@@ -13,7 +13,10 @@ export interface TestServices extends RunningServices {
 }
 
 /** Starts `modules` on 127.0.0.1 with ports 0; `env` adds or overrides TUNELOOP_* variables. */
-export async function startTestServices(modules: ServiceModule[], env: Record<string, string> = {}): Promise<TestServices> {
+export async function startTestServices(
+  modules: ServiceModule[],
+  env: Record<string, string> = {},
+): Promise<TestServices> {
   const config = loadConfig({
     TUNELOOP_GRPC_ADDR: '127.0.0.1:0',
     TUNELOOP_METRICS_PORT: '0',

@@ -16,7 +16,13 @@ const prefix = `t${randomUUID().slice(0, 8)}`;
 function spawnService(file: string, env: Record<string, string>): ChildProcess {
   return spawn(tsx, ['--tsconfig', path.join(root, 'tsconfig.base.json'), file], {
     cwd: root,
-    env: { ...process.env, TUNELOOP_GRPC_ADDR: '127.0.0.1:0', TUNELOOP_METRICS_PORT: '0', TUNELOOP_NATS_PREFIX: prefix, ...env },
+    env: {
+      ...process.env,
+      TUNELOOP_GRPC_ADDR: '127.0.0.1:0',
+      TUNELOOP_METRICS_PORT: '0',
+      TUNELOOP_NATS_PREFIX: prefix,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -37,22 +43,30 @@ function waitForLog(child: ChildProcess, msg: string): Promise<Record<string, un
   });
 }
 
-const exitCode = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+const exitCode = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
 afterAll(async () => {
-  const bus = await connectBus({ url: process.env.TUNELOOP_NATS_URL ?? 'nats://127.0.0.1:4222', name: 'test-cleanup' });
+  const bus = await connectBus({
+    url: process.env.TUNELOOP_NATS_URL ?? 'nats://127.0.0.1:4222',
+    name: 'test-cleanup',
+  });
   await deprovision(bus, { prefix });
   await bus.close();
 });
 
 describe('service process', () => {
   it('finishes an in-flight RPC after SIGTERM, refuses new ones, and exits 0', async () => {
-    const child = spawnService(path.join(root, 'libs/service-kit/test/fixtures/slow-service.ts'), { TUNELOOP_SHUTDOWN_GRACE_MS: '10000' });
+    const child = spawnService(path.join(root, 'libs/service-kit/test/fixtures/slow-service.ts'), {
+      TUNELOOP_SHUTDOWN_GRACE_MS: '10000',
+    });
     const exited = exitCode(child);
     const serving = await waitForLog(child, 'serving');
     const client = new RolloutServiceClient(serving.grpc as string, credentials.createInsecure());
     const inFlight = new Promise<{ err: ServiceError | null; res?: VerifyResponse }>((resolve) =>
-      client.verify({ items: [{ prompt: 'p', completion: '1500', reference: '' }] }, (err, res) => resolve({ err, res })),
+      client.verify({ items: [{ prompt: 'p', completion: '1500', reference: '' }] }, (err, res) =>
+        resolve({ err, res }),
+      ),
     );
     await new Promise((resolve) => setTimeout(resolve, 400));
     child.kill('SIGTERM');
@@ -71,7 +85,9 @@ describe('service process', () => {
   });
 
   it('fails fast with exit 2 and one line naming a bad variable', async () => {
-    const child = spawnService(path.join(root, 'services/rollout/src/main.ts'), { TUNELOOP_GRPC_PORT: 'abc' });
+    const child = spawnService(path.join(root, 'services/rollout/src/main.ts'), {
+      TUNELOOP_GRPC_PORT: 'abc',
+    });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     expect(await exitCode(child)).toBe(2);
