@@ -7,3 +7,5 @@ export { saveHfFolder, hfFolderFiles } from './save-hf-folder.ts';
 export type { SaveHfFolderOptions, WeightInput } from './save-hf-folder.ts';
 export { inspectHfFolder } from './inspect-hf-folder.ts';
 export type { FolderInspection } from './inspect-hf-folder.ts';
+export { loadModel, saveModel } from './model-io.ts';
+export type { LoadedModel, SaveModelOptions } from './model-io.ts';

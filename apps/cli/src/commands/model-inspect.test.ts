@@ -3,8 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { byteTokenizer, fromFloat32, hfWeightShapes, numElements, type ModelConfig } from '@tuneloop/model';
-import { saveHfFolder } from '@tuneloop/files';
+import type { ModelConfig } from '@tuneloop/model';
 import { main } from '../main.ts';
 
 const dirs: string[] = [];
@@ -28,6 +27,8 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
 
 describe('tuneloop model inspect', () => {
   it('reports architecture, parameters, dtypes and size as JSON and as a table', async () => {
+    const { byteTokenizer, fromFloat32, hfWeightShapes, numElements } = await import('@tuneloop/model');
+    const { saveHfFolder } = await import('@tuneloop/files');
     const dir = await mkdtemp(join(tmpdir(), 'tuneloop-inspect-'));
     dirs.push(dir);
     const config: ModelConfig = {

@@ -1,0 +1,61 @@
+// Model folders <-> the in-memory transformer: loadModel builds a CausalLM from a Hugging Face folder,
+// saveModel writes a CausalLM's HF-layout weights (with tokenizer and configs) as one.
+import { CausalLM, tensorsFromRaw, type DType, type GenerationConfig, type ModelConfig, type Tokenizer } from '@tuneloop/model';
+import { loadHfFolder, type HfFolder, type WeightsLayout } from './load-hf-folder.ts';
+import { saveHfFolder } from './save-hf-folder.ts';
+
+export interface LoadedModel {
+  model: CausalLM;
+  config: ModelConfig;
+  tokenizer: Tokenizer | null;
+  generationConfig: GenerationConfig | null;
+  /** What was read (stored dtypes, layout, raw JSON) so a save can keep them. */
+  folder: Omit<HfFolder, 'weights'> & { dtypes: Map<string, DType> };
+}
+
+/** Load a Hugging Face folder into a CausalLM (float32 weights whatever the stored dtype). */
+export async function loadModel(dir: string): Promise<LoadedModel> {
+  const folder = await loadHfFolder(dir);
+  const tensors = tensorsFromRaw(folder.weights);
+  let model: CausalLM;
+  try {
+    model = new CausalLM(folder.config, tensors);
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+  const dtypes = new Map([...folder.weights].map(([n, t]) => [n, t.dtype]));
+  const { weights: _w, ...rest } = folder;
+  return { model, config: folder.config, tokenizer: folder.tokenizer, generationConfig: folder.generationConfig, folder: { ...rest, dtypes } };
+}
+
+export interface SaveModelOptions {
+  tokenizer?: Tokenizer | null;
+  generationConfig?: Partial<GenerationConfig> | null;
+  /** Stored dtype per tensor or for all (default F32; pass `loaded.folder.dtypes` to keep a checkpoint's). */
+  dtype?: DType | Map<string, DType>;
+  maxShardBytes?: number;
+  layout?: WeightsLayout;
+  rawConfig?: Record<string, unknown>;
+  extraFiles?: Record<string, string | Uint8Array>;
+}
+
+/** Save `model` (its base weights in HF layout) as a Hugging Face folder, atomically. */
+export async function saveModel(dir: string, model: CausalLM, opts: SaveModelOptions = {}): Promise<void> {
+  const weights = model.namedWeights();
+  try {
+    const dtype = opts.dtype instanceof Map ? (name: string) => (opts.dtype as Map<string, DType>).get(name) ?? 'F32' : (opts.dtype ?? 'F32');
+    await saveHfFolder(dir, {
+      config: model.config,
+      weights,
+      tokenizer: opts.tokenizer,
+      generationConfig: opts.generationConfig,
+      maxShardBytes: opts.maxShardBytes,
+      layout: opts.layout,
+      rawConfig: opts.rawConfig,
+      dtype,
+      extraFiles: opts.extraFiles,
+    });
+  } finally {
+    for (const t of weights.values()) t.dispose();
+  }
+}
