@@ -44,6 +44,20 @@ function writeCode(codes: Uint8Array, bits: number, i: number, code: number): vo
   else codes[i >> 2] |= code << (6 - 2 * (i & 3));
 }
 
+// Pack codes of values[start, end) two per byte, element 2i in the high nibble. One function per
+// code so each call site stays monomorphic (a shared callback halved throughput once both ran).
+function encodePairsNf4(values: Float32Array, codes: Uint8Array, start: number, end: number, inv: number): void {
+  let i = start;
+  for (; i + 1 < end; i += 2) codes[i >> 1] = (nf4Encode(f32(values[i] * inv)) << 4) | nf4Encode(f32(values[i + 1] * inv));
+  if (i < end) codes[i >> 1] = (nf4Encode(f32(values[i] * inv)) << 4) | nf4Encode(f32(0 * inv));
+}
+
+function encodePairsFp4(values: Float32Array, codes: Uint8Array, start: number, end: number, inv: number): void {
+  let i = start;
+  for (; i + 1 < end; i += 2) codes[i >> 1] = (fp4Encode(f32(values[i] * inv)) << 4) | fp4Encode(f32(values[i + 1] * inv));
+  if (i < end) codes[i >> 1] = (fp4Encode(f32(values[i] * inv)) << 4) | fp4Encode(f32(0 * inv));
+}
+
 /** Quantize values block by block: returns the packed codes and the float32 absmax per block. */
 export function encodeBlocks(values: Float32Array, scheme: QuantScheme, blockSize: number): { codes: Uint8Array; absmax: Float32Array } {
   const bits = CODE_BITS[scheme];
@@ -59,11 +73,11 @@ export function encodeBlocks(values: Float32Array, scheme: QuantScheme, blockSiz
     absmax[b] = m;
     if (scheme === 'nf4' || scheme === 'fp4') {
       // bitsandbytes multiplies by the float32 reciprocal; absmax 0 gives 0 * Infinity = NaN -> code 0.
+      // Blocks hold an even count (>= 32) so pairs never straddle blocks; an odd tail is padded with
+      // a zero value encoded like any other (bitsandbytes loads 0 there).
       const inv = f32(1 / m);
-      const enc = scheme === 'nf4' ? nf4Encode : fp4Encode;
-      for (let i = start; i < end; i++) writeCode(codes, 4, i, enc(f32(values[i] * inv)));
-      // An odd tail is padded with a zero value, encoded like any other (bitsandbytes loads 0 there).
-      if (end === n && n % 2 === 1) writeCode(codes, 4, n, enc(f32(0 * inv)));
+      if (scheme === 'nf4') encodePairsNf4(values, codes, start, end, inv);
+      else encodePairsFp4(values, codes, start, end, inv);
     } else {
       const qmax = INT_QMAX[scheme];
       const mask = (1 << bits) - 1;
