@@ -101,6 +101,8 @@ export function RankingScreen({ projectId, projectName, guidelines, k, csrfToken
       const t = e.target as HTMLElement | null;
       if (e.ctrlKey || e.metaKey || e.altKey || (t && ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName))) return;
       const key = e.key;
+      // Enter / Space on a focused button or link activate it; do not also submit.
+      if ((key === 'Enter' || key === ' ') && t && ['BUTTON', 'A'].includes(t.tagName)) return;
       if (key === 'Enter') { e.preventDefault(); void submit(); return; }
       if (key === 's' || key === 'S') { e.preventDefault(); void skip(); return; }
       if (key === 'u' || key === 'U') { e.preventDefault(); void undo(); return; }

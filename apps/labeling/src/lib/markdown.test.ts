@@ -28,3 +28,14 @@ describe('markdown', () => {
     expect(toks.map((t) => t.text).join('')).toBe('const s = "a"; // c\nreturn 42');
   });
 });
+
+describe('markdown emphasis rules', () => {
+  it('does not treat intraword underscores as emphasis', () => {
+    expect(parseInline('window.__pwned=1 and snake_case_name')).toEqual([{ type: 'text', text: 'window.__pwned=1 and snake_case_name' }]);
+    expect(parseInline('__strong__ _em_')).toEqual([
+      { type: 'strong', children: [{ type: 'text', text: 'strong' }] },
+      { type: 'text', text: ' ' },
+      { type: 'em', children: [{ type: 'text', text: 'em' }] },
+    ]);
+  });
+});

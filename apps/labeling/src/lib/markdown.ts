@@ -82,8 +82,9 @@ export function parseInline(src: string): Inline[] {
       flush(); out.push({ type: 'code', text: m[2].trim() === '' ? m[2] : m[2].replace(/^ (.*) $/s, '$1') }); i += m[0].length; continue;
     }
     if ((m = /^\\([\\`*_[\]()#+\-.!>])/.exec(rest))) { text += m[1]; i += 2; continue; }
-    if ((m = /^(\*\*|__)(?=\S)([\s\S]*?\S)\1/.exec(rest))) { flush(); out.push({ type: 'strong', children: parseInline(m[2]) }); i += m[0].length; continue; }
-    if ((m = /^(\*|_)(?=\S)([\s\S]*?\S)\1(?![*_\w])/.exec(rest))) { flush(); out.push({ type: 'em', children: parseInline(m[2]) }); i += m[0].length; continue; }
+    const intraword = src[i] === '_' && i > 0 && /[\p{L}\p{N}]/u.test(src[i - 1]);
+    if (!intraword && (m = /^(\*\*|__)(?=\S)([\s\S]*?\S)\1(?!_\w)/.exec(rest)) && !(m[1] === '__' && /^\w/.test(rest.slice(m[0].length)))) { flush(); out.push({ type: 'strong', children: parseInline(m[2]) }); i += m[0].length; continue; }
+    if (!intraword && (m = /^(\*|_)(?=\S)([\s\S]*?\S)\1(?![*_\w])/.exec(rest))) { flush(); out.push({ type: 'em', children: parseInline(m[2]) }); i += m[0].length; continue; }
     if ((m = /^\[([^\]]*)\]\(\s*([^\s)]*)\s*\)/.exec(rest))) {
       flush();
       if (SAFE_URL.test(m[2])) out.push({ type: 'link', href: m[2], children: parseInline(m[1]) });

@@ -13,6 +13,8 @@ export interface ProjectDashboard {
   alpha: number | null; pairwiseAgreement: number | null; comparedPairs: number;
   /** histogram of time per item: upper bounds in seconds and counts */
   timeHistogram: { leS: number; count: number }[];
+  /** the latest annotator comments (shown as plain text) */
+  recentComments: { email: string; comment: string; createdAt: number }[];
 }
 
 const quantile = (xs: number[], q: number): number | null => {
@@ -69,7 +71,10 @@ export async function projectDashboard(db: Kysely<Database>, projectId: string, 
     if (r.duration_ms === null) continue;
     timeHistogram.find((b) => r.duration_ms! / 1000 <= b.leS)!.count++;
   }
+  const comments = await db.selectFrom('rankings').innerJoin('users', 'users.id', 'rankings.user_id').select(['users.email', 'rankings.comment', 'rankings.created_at'])
+    .where('rankings.project_id', '=', projectId).where('rankings.comment', 'is not', null).orderBy('rankings.created_at', 'desc').limit(20).execute();
   return {
+    recentComments: comments.map((c) => ({ email: c.email, comment: c.comment ?? '', createdAt: c.created_at })),
     projectId, name: p.name, k: p.k, annotatorsPerItem: p.annotators_per_item,
     rounds: [...rounds.values()].sort((a, b) => a.round - b.round), annotators,
     alpha: finite(rankingAlpha(records)), pairwiseAgreement: finite(pairwise.agreement), comparedPairs: pairwise.comparedPairs, timeHistogram,

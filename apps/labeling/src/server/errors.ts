@@ -26,6 +26,14 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * True for an AppError from any copy of this module (Next bundles the instrumentation hook and the
+ * routes separately, so `instanceof` alone is not enough).
+ */
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError || (err instanceof Error && err.name === 'AppError' && typeof (err as AppError).status === 'number');
+}
+
 export const invalid = (message: string, errors?: string[]) => new AppError('INVALID_ARGUMENT', message, errors ? { errors } : undefined);
 export const notFound = (message: string) => new AppError('NOT_FOUND', message);
 export const conflict = (message: string) => new AppError('CONFLICT', message);

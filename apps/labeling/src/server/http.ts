@@ -1,7 +1,7 @@
 // Guards for API route handlers: session from the httpOnly cookie, role check, CSRF token on every
 // mutation (and a same-origin check), JSON errors that never leak internals.
 import { timingSafeEqual } from 'node:crypto';
-import { AppError } from './errors.ts';
+import { AppError, isAppError } from './errors.ts';
 import { getContext, type AppContext } from './context.ts';
 import type { Role, Session } from './accounts.ts';
 
@@ -48,7 +48,7 @@ export function checkSameOrigin(req: Request): void {
 }
 
 export function errorResponse(err: unknown): Response {
-  if (err instanceof AppError) {
+  if (isAppError(err)) {
     const headers: Record<string, string> = {};
     if (err.details?.retryAfterS) headers['retry-after'] = String(err.details.retryAfterS);
     return Response.json({ error: { code: err.code, message: err.message, ...(err.details?.errors ? { errors: err.details.errors } : {}) } }, { status: err.status, headers });

@@ -3,7 +3,7 @@ import { notFound } from 'next/navigation';
 import { requirePageSession } from '../../../src/server/page-session.ts';
 import { getContext } from '../../../src/server/context.ts';
 import { getProject } from '../../../src/server/projects.ts';
-import { AppError } from '../../../src/server/errors.ts';
+import { isAppError } from '../../../src/server/errors.ts';
 import { TopBar } from '../../../src/components/top-bar.tsx';
 import { RankingScreen } from '../../../src/components/ranking-screen.tsx';
 
@@ -12,7 +12,7 @@ export const dynamic = 'force-dynamic';
 export default async function Rank({ params }: { params: Promise<{ id: string }> }) {
   const session = await requirePageSession();
   const project = await getProject((await getContext()).store.db, (await params).id).catch((err) => {
-    if (err instanceof AppError && err.code === 'NOT_FOUND') notFound();
+    if (isAppError(err) && err.code === 'NOT_FOUND') notFound();
     throw err;
   });
   return (

@@ -5,7 +5,7 @@ import { requirePageSession } from '../../../../src/server/page-session.ts';
 import { getContext } from '../../../../src/server/context.ts';
 import { getProject } from '../../../../src/server/projects.ts';
 import { projectDashboard } from '../../../../src/server/dashboard.ts';
-import { AppError } from '../../../../src/server/errors.ts';
+import { isAppError } from '../../../../src/server/errors.ts';
 import { TopBar } from '../../../../src/components/top-bar.tsx';
 import { Forbidden } from '../../../../src/components/forbidden.tsx';
 import { BarChart, Histogram, ProgressChart } from '../../../../src/components/charts.tsx';
@@ -19,7 +19,7 @@ export default async function Dashboard({ params }: { params: Promise<{ id: stri
   if (session.user.role !== 'admin') return <Forbidden session={session} />;
   const db = (await getContext()).store.db;
   const project = await getProject(db, (await params).id).catch((err) => {
-    if (err instanceof AppError && err.code === 'NOT_FOUND') notFound();
+    if (isAppError(err) && err.code === 'NOT_FOUND') notFound();
     throw err;
   });
   const d = await projectDashboard(db, project.id);
@@ -50,6 +50,12 @@ export default async function Dashboard({ params }: { params: Promise<{ id: stri
             ))}
           </tbody>
         </table>
+        <section className="card comments" aria-labelledby="comments-h">
+          <h2 id="comments-h">Recent comments</h2>
+          {d.recentComments.length === 0 ? <p>No comments yet.</p> : (
+            <ul>{d.recentComments.map((c, i) => <li key={i} data-testid="comment"><strong>{c.email}</strong>: {c.comment}</li>)}</ul>
+          )}
+        </section>
       </main>
     </>
   );
