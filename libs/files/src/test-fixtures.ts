@@ -1,5 +1,5 @@
 // Test helpers: tiny HF-layout configs and seeded random weights in any stored dtype.
-import { hfWeightShapes, fromFloat32, numElements, type DType, type ModelConfig, type RawTensor } from '@tuneloop/model';
+import { expectedWeightShapes, fromFloat32, numElements, type DType, type ModelConfig, type RawTensor } from '@tuneloop/model';
 
 export function tinyConfig(over: Partial<ModelConfig> = {}): ModelConfig {
   return {
@@ -33,7 +33,7 @@ export function randomWeights(config: ModelConfig, dtype: DType, seed = 1): Map<
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const out = new Map<string, RawTensor>();
-  for (const [name, shape] of hfWeightShapes(config)) {
+  for (const [name, shape] of expectedWeightShapes(config)) {
     const values = new Float32Array(numElements(shape));
     const norm = name.endsWith('layernorm.weight') || name === 'model.norm.weight';
     for (let i = 0; i < values.length; i++) values[i] = norm ? 1 + 0.1 * (next() - 0.5) : (next() - 0.5) * 0.5;

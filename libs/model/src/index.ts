@@ -17,7 +17,7 @@ export { generationConfigFromHf, generationConfigToHf } from './hf/generation-co
 export type { GenerationConfig } from './hf/generation-config.ts';
 export { parseShardIndex, planShards, shardIndexJson, checkShardFileName, ShardIndexError, SINGLE_FILE, INDEX_FILE } from './hf/sharding.ts';
 export type { ShardFile, ShardIndex } from './hf/sharding.ts';
-export { hfWeightShapes, checkWeights, assertWeightsMatch, IGNORED_WEIGHTS } from './hf/weight-names.ts';
+export { checkWeights, assertWeightsMatch, IGNORED_WEIGHTS } from './hf/weight-names.ts';
 export type { WeightCheck } from './hf/weight-names.ts';
 export { tensorFromRaw, tensorsFromRaw, rawFromTensor, rawFromTensors } from './hf/tensors.ts';
 export { DenseLinear, linearOp, frozenLinearOp } from './linear.ts';

@@ -27,7 +27,7 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
 
 describe('tuneloop model inspect', () => {
   it('reports architecture, parameters, dtypes and size as JSON and as a table', async () => {
-    const { byteTokenizer, fromFloat32, hfWeightShapes, numElements } = await import('@tuneloop/model');
+    const { byteTokenizer, fromFloat32, expectedWeightShapes, numElements } = await import('@tuneloop/model');
     const { saveHfFolder } = await import('@tuneloop/files');
     const dir = await mkdtemp(join(tmpdir(), 'tuneloop-inspect-'));
     dirs.push(dir);
@@ -36,8 +36,8 @@ describe('tuneloop model inspect', () => {
       numKeyValueHeads: 2, maxPositionEmbeddings: 32, rmsNormEps: 1e-5, ropeTheta: 10000, ropeScaling: null,
       attentionBias: false, tieWordEmbeddings: false,
     };
-    const weights = new Map([...hfWeightShapes(config)].map(([n, s]) => [n, fromFloat32(new Float32Array(numElements(s)).fill(0.5), 'F16', s)]));
-    const params = [...hfWeightShapes(config).values()].reduce((a, s) => a + numElements(s), 0);
+    const weights = new Map([...expectedWeightShapes(config)].map(([n, s]) => [n, fromFloat32(new Float32Array(numElements(s)).fill(0.5), 'F16', s)]));
+    const params = [...expectedWeightShapes(config).values()].reduce((a, s) => a + numElements(s), 0);
     await saveHfFolder(join(dir, 'm'), { config, weights, tokenizer: byteTokenizer() });
 
     const json = await run(['model', 'inspect', '--model', join(dir, 'm'), '--json']);

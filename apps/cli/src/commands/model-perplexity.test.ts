@@ -48,11 +48,11 @@ describe('tuneloop model perplexity', () => {
         numAttentionHeads: 4, numKeyValueHeads: 2, maxPositionEmbeddings: 8, rmsNormEps: 1e-5, ropeTheta: 10000,
         ropeScaling: null, attentionBias: false, tieWordEmbeddings: true,
       };
-      const { hfWeightShapes, fromFloat32, numElements } = await import('@tuneloop/model');
+      const { expectedWeightShapes, fromFloat32, numElements } = await import('@tuneloop/model');
       let s = 3;
       const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 0.8;
       const weights = new Map(
-        [...hfWeightShapes(config)].map(([n, shape]) => [n, fromFloat32(Float32Array.from({ length: numElements(shape) }, () => (n.includes('norm') ? 1 : rand())), 'F32', shape)]),
+        [...expectedWeightShapes(config)].map(([n, shape]) => [n, fromFloat32(Float32Array.from({ length: numElements(shape) }, () => (n.includes('norm') ? 1 : rand())), 'F32', shape)]),
       );
       await saveHfFolder(join(dir, 'm'), { config, weights, tokenizer });
       const text = '12+34=46\n7+8=15\n';

@@ -8,7 +8,8 @@ import { modelConfigFromHf, modelConfigToHf } from './config-json.ts';
 import { generationConfigFromHf, generationConfigToHf } from './generation-config.ts';
 import { parseShardIndex, planShards, shardIndexJson } from './sharding.ts';
 import { rawFromTensors, tensorsFromRaw } from './tensors.ts';
-import { checkWeights, hfWeightShapes } from './weight-names.ts';
+import { checkWeights } from './weight-names.ts';
+import { expectedWeightShapes } from '../weights.ts';
 
 // Shaped like meta-llama/Llama-3.2-1B's config.json.
 const llama32 = {
@@ -128,7 +129,7 @@ describe('shards', () => {
 describe('weight names', () => {
   const tiny = modelConfigFromHf({ ...qwen25, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, vocab_size: 11, bos_token_id: 0, eos_token_id: 1 });
   it('lists HF tensors with [out, in] shapes, q/k/v bias for Qwen2 and no lm_head when tied', () => {
-    const shapes = hfWeightShapes(tiny);
+    const shapes = expectedWeightShapes(tiny);
     expect(shapes.size).toBe(1 + 2 * 12 + 1);
     expect(shapes.get('model.layers.1.self_attn.k_proj.weight')).toEqual([4, 8]);
     expect(shapes.get('model.layers.1.self_attn.k_proj.bias')).toEqual([4]);
@@ -136,7 +137,7 @@ describe('weight names', () => {
     expect(shapes.has('lm_head.weight')).toBe(false);
   });
   it('reports missing, unexpected and mis-shaped tensors', () => {
-    const shapes = new Map<string, readonly number[]>(hfWeightShapes(tiny));
+    const shapes = new Map<string, readonly number[]>(expectedWeightShapes(tiny));
     shapes.delete('model.norm.weight');
     shapes.set('model.layers.0.mlp.up_proj.weight', [8, 16]);
     shapes.set('model.layers.0.self_attn.rotary_emb.inv_freq', [2]);

@@ -1,33 +1,7 @@
-// The tensors a LlamaForCausalLM / Qwen2ForCausalLM checkpoint holds (HF names, HF [out, in] shapes),
-// and a check of a weight map against a config that names every missing, extra or mis-shaped tensor.
-import { headDimOf, type ModelConfig } from '../config.ts';
-
-/** Expected HF tensor name -> shape for `config`, in transformers' module order. */
-export function hfWeightShapes(c: ModelConfig): Map<string, number[]> {
-  const hd = headDimOf(c);
-  const q = c.numAttentionHeads * hd;
-  const kv = c.numKeyValueHeads * hd;
-  const m = new Map<string, number[]>();
-  m.set('model.embed_tokens.weight', [c.vocabSize, c.hiddenSize]);
-  for (let i = 0; i < c.numHiddenLayers; i++) {
-    const p = `model.layers.${i}`;
-    m.set(`${p}.self_attn.q_proj.weight`, [q, c.hiddenSize]);
-    if (c.attentionBias) m.set(`${p}.self_attn.q_proj.bias`, [q]);
-    m.set(`${p}.self_attn.k_proj.weight`, [kv, c.hiddenSize]);
-    if (c.attentionBias) m.set(`${p}.self_attn.k_proj.bias`, [kv]);
-    m.set(`${p}.self_attn.v_proj.weight`, [kv, c.hiddenSize]);
-    if (c.attentionBias) m.set(`${p}.self_attn.v_proj.bias`, [kv]);
-    m.set(`${p}.self_attn.o_proj.weight`, [c.hiddenSize, q]);
-    m.set(`${p}.mlp.gate_proj.weight`, [c.intermediateSize, c.hiddenSize]);
-    m.set(`${p}.mlp.up_proj.weight`, [c.intermediateSize, c.hiddenSize]);
-    m.set(`${p}.mlp.down_proj.weight`, [c.hiddenSize, c.intermediateSize]);
-    m.set(`${p}.input_layernorm.weight`, [c.hiddenSize]);
-    m.set(`${p}.post_attention_layernorm.weight`, [c.hiddenSize]);
-  }
-  m.set('model.norm.weight', [c.hiddenSize]);
-  if (!c.tieWordEmbeddings) m.set('lm_head.weight', [c.vocabSize, c.hiddenSize]);
-  return m;
-}
+// A check of a checkpoint's tensor names and shapes against a config (expected tensors from
+// weights.ts, HF LlamaForCausalLM / Qwen2ForCausalLM layout) naming every missing, extra or mis-shaped one.
+import type { ModelConfig } from '../config.ts';
+import { expectedWeightShapes } from '../weights.ts';
 
 /** Buffers some checkpoints carry that carry no parameters (recomputed from the config). */
 export const IGNORED_WEIGHTS = /(^|\.)rotary_emb\.inv_freq$/;
@@ -40,7 +14,7 @@ export interface WeightCheck {
 
 /** Compare names and shapes; an `lm_head.weight` equal in shape to the embedding is allowed when tied. */
 export function checkWeights(c: ModelConfig, shapes: Map<string, readonly number[]>): WeightCheck {
-  const expected = hfWeightShapes(c);
+  const expected = expectedWeightShapes(c);
   const out: WeightCheck = { missing: [], unexpected: [], mismatched: [] };
   for (const [name, shape] of expected) {
     const got = shapes.get(name);
