@@ -6,11 +6,11 @@ import { initBackend } from '@tuneloop/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeAdapterFiles, encodeAdapterFiles, getPeftMethod, listPeftMethods, loadAdapter, saveAdapter, shapesOfHost, type PeftModel } from './index.ts';
 import { normalTensor } from './core/random.ts';
-import { ToyModel, toyInput } from '../test/toy-model.ts';
+import { CausalLM, TINY_LLAMA, causalLmLoss, tinyModel } from '@tuneloop/model';
 
 interface Case {
   config: Record<string, unknown>;
-  /** Trainable parameters by the method's formula on the toy model (hidden 8, kv 4, inter 12, 2 layers, vocab 6). */
+  /** Trainable parameters by the method's formula on TINY_LLAMA (hidden 16, kv 8, inter 24, 2 layers, vocab 17, untied). */
   expectedTrainable: number;
   /** A fresh adapter leaves the base outputs unchanged (B = 0 / b = 0 / lambda = 0). */
   identityAtInit: boolean;
@@ -22,23 +22,33 @@ interface Case {
 }
 
 const CASES: Record<string, Case> = {
-  // linears per block: q 8*8+8, k 8*4+4, v 8*4+4, o 8*8, gate/up 8*12, down 12*8 = 496; x2 + norms 24 + lm_head 48
-  full: { config: {}, expectedTrainable: 2 * 496 + 24 + 48, identityAtInit: true },
-  // block 1 (496 + its norm 8) + block 0's q_proj (72)
-  partial: { config: { top_k_blocks: 1, modules: ['q_proj'], head: false }, expectedTrainable: 504 + 72, identityAtInit: true },
-  // r (in + out): q 2*16, v 2*12, down 2*20 = 96 per block
-  lora: { config: { r: 2, lora_alpha: 4, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, expectedTrainable: 2 * 96, identityAtInit: true },
-  // q 2*16 + v 2*12 = 56 per block
-  qlora: { config: { r: 2, target_modules: ['q_proj', 'v_proj'], block_size: 32 }, expectedTrainable: 2 * 56, identityAtInit: false, loadAs: 'qlora', loadOverrides: { block_size: 32 }, tol: 2e-6 },
-  // r (in + out) + out over all 7 linears: 40 + 28 + 28 + 40 + 52 + 52 + 48 = 288 per block
-  dora: { config: { r: 2, lora_alpha: 2, target_modules: 'all-linear' }, expectedTrainable: 2 * 288, identityAtInit: true },
-  // r + out: q 4+8, k 4+4, up 4+12, down 4+8 = 48 per block
-  vera: { config: { r: 4, target_modules: ['q_proj', 'k_proj', 'up_proj', 'down_proj'] }, expectedTrainable: 2 * 48, identityAtInit: true },
-  // init_r (in + out + 1): q 4*17, o 4*17 = 136 per block
-  adalora: { config: { init_r: 4, target_r: 2, total_step: 10, tinit: 2, tfinal: 2, target_modules: ['q_proj', 'o_proj'] }, expectedTrainable: 2 * 136, identityAtInit: true },
+  // linears per block: q 16*16, k 16*8, v 16*8, o 16*16, gate/up 16*24, down 24*16 = 1920, + 2 norms 32;
+  // x2 blocks + embed 17*16 + final norm 16 + lm_head 17*16
+  full: { config: {}, expectedTrainable: 2 * 1952 + 272 + 16 + 272, identityAtInit: true },
+  // block 1 (1952) + block 0's q_proj (256)
+  partial: { config: { top_k_blocks: 1, modules: ['q_proj'], head: false }, expectedTrainable: 1952 + 256, identityAtInit: true },
+  // r (in + out): q 2*32, v 2*24, down 2*40 = 192 per block
+  lora: { config: { r: 2, lora_alpha: 4, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, expectedTrainable: 2 * 192, identityAtInit: true },
+  // q 2*32 + v 2*24 = 112 per block
+  qlora: { config: { r: 2, target_modules: ['q_proj', 'v_proj'], block_size: 32 }, expectedTrainable: 2 * 112, identityAtInit: false, loadAs: 'qlora', loadOverrides: { block_size: 32 } },
+  // r (in + out) + out over the 7 block linears: 80 + 56 + 56 + 80 + 104 + 104 + 96 = 576 per block
+  dora: { config: { r: 2, lora_alpha: 2, target_modules: 'all-linear' }, expectedTrainable: 2 * 576, identityAtInit: true },
+  // r + out: q 4+16, k 4+8, up 4+24, down 4+16 = 80 per block
+  vera: { config: { r: 4, target_modules: ['q_proj', 'k_proj', 'up_proj', 'down_proj'] }, expectedTrainable: 2 * 80, identityAtInit: true },
+  // init_r (in + out + 1): q 4*33, o 4*33 = 264 per block
+  adalora: { config: { init_r: 4, target_r: 2, total_step: 10, tinit: 2, tfinal: 2, target_modules: ['q_proj', 'o_proj'] }, expectedTrainable: 2 * 264, identityAtInit: true },
 };
 
-function apply(name: string, host: ToyModel): PeftModel {
+const IDS = [
+  [1, 5, 9, 3, 7, 11, 2],
+  [4, 8, 12, 16, 3, 6, 2],
+];
+
+function logits(model: CausalLM): tf.Tensor {
+  return model.forward({ inputIds: IDS });
+}
+
+function apply(name: string, host: CausalLM): PeftModel {
   const m = getPeftMethod(name);
   return m.apply(host, m.parseConfig(CASES[name].config), { seed: 3 });
 }
@@ -74,23 +84,21 @@ describe('registry', () => {
 
 describe.each(listPeftMethods().map((m) => m.name))('conformance: %s', (name) => {
   const c = CASES[name];
-  const x = () => toyInput(5, 42);
 
   it('a fresh adapter leaves the base model outputs unchanged', () => {
-    const host = new ToyModel();
-    const xs = x();
-    const before = host.forward(xs);
+    const host = tinyModel(TINY_LLAMA, 1);
+    const before = logits(host);
     const pm = apply(name, host);
-    const after = host.forward(xs);
+    const after = logits(host);
     if (c.identityAtInit) expect(maxDiff(before, after)).toBeLessThan(1e-6);
     else expect(relDiff(before, after)).toBeLessThan(0.2); // QLoRA: only the 4-bit rounding of the base
     pm.unload();
-    tf.dispose([xs, before, after]);
+    tf.dispose([before, after]);
     host.dispose();
   });
 
   it('trainable parameter count matches the formula and the plan', () => {
-    const host = new ToyModel();
+    const host = tinyModel(TINY_LLAMA, 1);
     const shapes = shapesOfHost(host);
     const method = getPeftMethod(name);
     const plan = method.plan(shapes, method.parseConfig(c.config));
@@ -105,16 +113,15 @@ describe.each(listPeftMethods().map((m) => m.name))('conformance: %s', (name) =>
   });
 
   it('save / load round trip through adapter_config.json + adapter_model.safetensors bytes', () => {
-    const host = new ToyModel();
+    const host = tinyModel(TINY_LLAMA, 1);
     const pm = apply(name, host);
     perturb(pm, 100);
-    const xs = x();
-    const y = host.forward(xs);
+    const y = logits(host);
     const bytes = encodeAdapterFiles(saveAdapter(pm, { baseModel: 'toy/base' }));
     const files = decodeAdapterFiles(bytes['adapter_config.json'], bytes['adapter_model.safetensors']);
-    const host2 = new ToyModel();
+    const host2 = tinyModel(TINY_LLAMA, 1);
     const pm2 = loadAdapter(host2, files, { method: c.loadAs, overrides: c.loadOverrides });
-    const y2 = host2.forward(xs);
+    const y2 = logits(host2);
     expect(relDiff(y, y2)).toBeLessThan(1e-6);
     const t1 = pm.namedTrainable();
     const t2 = pm2.namedTrainable();
@@ -122,14 +129,14 @@ describe.each(listPeftMethods().map((m) => m.name))('conformance: %s', (name) =>
     for (const [k, v] of t1) expect(maxDiff(v, t2.get(k) as tf.Tensor)).toBe(0);
     pm.unload();
     pm2.unload();
-    tf.dispose([xs, y, y2]);
+    tf.dispose([y, y2]);
     host.dispose();
     host2.dispose();
   });
 
   it('merged forward equals the adapter forward; unmerge restores it exactly', () => {
     const method = getPeftMethod(name);
-    const host = new ToyModel();
+    const host = tinyModel(TINY_LLAMA, 1);
     const pm = apply(name, host);
     if (!method.mergeable) {
       expect(() => pm.merge()).toThrow(/no adapter to merge/);
@@ -138,35 +145,34 @@ describe.each(listPeftMethods().map((m) => m.name))('conformance: %s', (name) =>
       return;
     }
     perturb(pm, 200);
-    const xs = x();
-    const y = host.forward(xs);
+    const y = logits(host);
     const reports = pm.merge();
     expect(reports.every((r) => r.dequantized === (name === 'qlora'))).toBe(true);
-    const yMerged = host.forward(xs);
+    const yMerged = logits(host);
     expect(relDiff(y, yMerged)).toBeLessThan(c.tol ?? 2e-6);
     pm.unmerge();
-    const yBack = host.forward(xs);
+    const yBack = logits(host);
     expect(maxDiff(y, yBack)).toBe(0);
     pm.unload();
-    tf.dispose([xs, y, yMerged, yBack]);
+    tf.dispose([y, yMerged, yBack]);
     host.dispose();
   });
 
   it('gradients reach only trainable tensors, and frozen tensors do not change in a step; no tensor leak', () => {
-    const host = new ToyModel();
+    const host = tinyModel(TINY_LLAMA, 1);
     const pm = apply(name, host);
     perturb(pm, 300);
     pm.setTraining(true);
     const trainable = pm.trainableVariables();
     const trainableSet = new Set(trainable);
     const adapterVars = [...pm.layers.values()].flatMap((l) => [...l.tensors.values()]);
-    const everything = [...host.allVariables(), ...adapterVars].filter((v) => !v.isDisposed);
-    // exactly the declared tensors are marked trainable: the default variable list of tf.variableGrads
-    expect(everything.filter((v) => v.trainable).sort((a, b) => a.id - b.id)).toEqual([...trainable].sort((a, b) => a.id - b.id));
+    const everything = [...host.variables(), ...adapterVars];
+    const byId = (vs: tf.Variable[]) => vs.map((v) => v.id).sort((a, b) => a - b);
+    // exactly the declared tensors are marked trainable (tf.variableGrads' default list) and the model agrees
+    expect(byId(everything.filter((v) => v.trainable))).toEqual(byId(trainable));
+    expect(byId(host.trainableVariables())).toEqual(byId(trainable));
     const frozenBefore = everything.filter((v) => !trainableSet.has(v)).map((v) => v.clone());
-    const xs = x();
-    const target = tf.slice(toyInput(5, 43), [0, 0], [5, 6]);
-    const lossFn = () => tf.mean(tf.square(tf.sub(host.forward(xs), target))) as tf.Scalar;
+    const lossFn = () => causalLmLoss(host, IDS);
     const counts: number[] = [];
     for (let step = 0; step < 3; step++) {
       const { value, grads } = tf.variableGrads(lossFn);
@@ -182,7 +188,7 @@ describe.each(listPeftMethods().map((m) => m.name))('conformance: %s', (name) =>
     expect(counts[2]).toBe(counts[1]);
     everything.filter((v) => !trainableSet.has(v)).forEach((v, i) => expect(maxDiff(v, frozenBefore[i])).toBe(0));
     pm.unload();
-    tf.dispose([xs, target, ...frozenBefore]);
+    tf.dispose(frozenBefore);
     host.dispose();
   });
 });

@@ -1,7 +1,7 @@
 // The base model's own weights as trainable units (for full and partial fine-tuning): each linear
 // (its W^T and bias variables) and every other HF-named tf.Variable (embeddings, norms).
 import * as tf from '@tensorflow/tfjs-core';
-import type { PeftHost } from './host.ts';
+import { nonLinearVariables, type PeftHost } from './host.ts';
 import { denseWeightOf, type LinearModule } from './linear.ts';
 import { toNamed, fromNamed, type NamedTensor } from '../format/tensors.ts';
 
@@ -80,15 +80,9 @@ function variableUnit(name: string, v: tf.Variable): BaseUnit {
   };
 }
 
-/** Every trainable unit of the host: its linears, and the other HF-named variables from namedWeights(). */
+/** Every trainable unit of the host: its linears, and its other HF-named variables. */
 export function baseUnits(host: PeftHost): BaseUnit[] {
-  const linears = host.linears();
-  const units = [...linears.values()].map(linearUnit);
-  const covered = new Set(units.flatMap((u) => [...u.variables.keys()]));
-  for (const [name, t] of host.namedWeights?.() ?? new Map()) {
-    if (covered.has(name) || linears.has(name.replace(/\.(weight|bias)$/, ''))) continue;
-    if (!(t instanceof tf.Variable)) throw new Error(`${name}: namedWeights() must return tf.Variables for full / partial fine-tuning`);
-    units.push(variableUnit(name, t));
-  }
+  const units = [...host.linears().values()].map(linearUnit);
+  for (const [name, v] of nonLinearVariables(host)) units.push(variableUnit(name, v));
   return units;
 }

@@ -1,13 +1,14 @@
-// What a model must offer for PEFT to wrap it (CONTRACTS.md): its linear table, and for full /
-// partial fine-tuning its named weights as tf.Variables in Hugging Face naming.
+// What a model must offer for PEFT to wrap it (CONTRACTS.md): its linear table and setLinear; for full /
+// partial fine-tuning and freezing, its other weights as HF-named tf.Variables (namedVariables(), or
+// @tuneloop/model CausalLM's public embedTokens / norms).
 import * as tf from '@tensorflow/tfjs-core';
 import type { LinearModule } from './linear.ts';
 
 export interface PeftHost {
   linears(): Map<string, LinearModule>;
   setLinear(name: string, module: LinearModule): void;
-  /** HF-named weights; full / partial need tf.Variables here. */
-  namedWeights?(): Map<string, tf.Tensor>;
+  /** The non-linear weights (embeddings, norms) by HF weight name, as the variables themselves. */
+  namedVariables?(): Map<string, tf.Variable>;
 }
 
 /** Called by the trainer after each optimizer step (AdaLoRA's budget schedule is one). */
@@ -24,31 +25,44 @@ export interface ObjectiveTerm {
   compute(): tf.Scalar;
 }
 
-/** Count of elements of a shape. */
-export function numel(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
+/** CausalLM's public fields, used when a host has no namedVariables(). */
+interface CausalLmLike {
+  embedTokens?: unknown;
+  norms?: unknown;
 }
 
-/** All parameters of the host: namedWeights when offered, else the linears' weights and biases. */
+/** The host's non-linear weights by HF name ('model.embed_tokens.weight', 'model.norm.weight', ...). */
+export function nonLinearVariables(host: PeftHost): Map<string, tf.Variable> {
+  if (host.namedVariables) return host.namedVariables();
+  const h = host as unknown as CausalLmLike;
+  const out = new Map<string, tf.Variable>();
+  if (h.embedTokens instanceof tf.Variable) out.set('model.embed_tokens.weight', h.embedTokens);
+  if (h.norms instanceof Map) for (const [n, v] of h.norms) if (v instanceof tf.Variable) out.set(`${n}.weight`, v);
+  return out;
+}
+
+/** Whether a linear carries a bias (DenseLinear.bias / QuantizedLinear.bias). */
+export function hasBias(l: LinearModule): boolean {
+  const b = (l as unknown as { bias?: unknown }).bias;
+  return b !== undefined && b !== null;
+}
+
+/** All parameters of the host: linear weights and biases, and the other variables. */
 export function hostParameterCount(host: PeftHost): number {
-  if (host.namedWeights) {
-    let n = 0;
-    for (const t of host.namedWeights().values()) n += t.size;
-    return n;
-  }
   let n = 0;
-  for (const l of host.linears().values()) n += l.inFeatures * l.outFeatures;
+  for (const l of host.linears().values()) n += l.inFeatures * l.outFeatures + (hasBias(l) ? l.outFeatures : 0);
+  for (const v of nonLinearVariables(host).values()) n += v.size;
   return n;
 }
 
 /**
  * Freeze the whole base model (adapter methods train only their own tensors, as PEFT does): every linear
- * that can be frozen and every tf.Variable among namedWeights(). Returns a function that restores the flags.
+ * and every non-linear variable. Returns a function that restores the flags.
  */
 export function freezeHost(host: PeftHost): () => void {
   const restore: (() => void)[] = [];
   for (const l of host.linears().values()) {
-    const d = l as unknown as { setTrainable?: (t: boolean) => void; trainableVariables(): tf.Variable[] };
+    const d = l as unknown as { setTrainable?: (t: boolean) => void };
     const was = l.trainableVariables().length > 0;
     if (typeof d.setTrainable === 'function') {
       d.setTrainable(false);
@@ -57,13 +71,12 @@ export function freezeHost(host: PeftHost): () => void {
       throw new Error(`${l.name}: cannot freeze this linear (it has trainable variables but no setTrainable)`);
     }
   }
-  for (const t of host.namedWeights?.().values() ?? []) {
-    if (t instanceof tf.Variable && t.trainable) {
-      t.trainable = false;
-      restore.push(() => {
-        t.trainable = true;
-      });
-    }
+  for (const v of nonLinearVariables(host).values()) {
+    if (!v.trainable) continue;
+    v.trainable = false;
+    restore.push(() => {
+      v.trainable = true;
+    });
   }
   return () => restore.forEach((r) => r());
 }

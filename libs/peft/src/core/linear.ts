@@ -1,15 +1,9 @@
-// The linear-module contract PEFT wraps (mirrors @tuneloop/model's LinearModule, CONTRACTS.md), and
-// reading a base layer's dense weight W^T [in, out] + bias through whatever that base offers.
+// The linear-module contract PEFT wraps (@tuneloop/model's LinearModule, CONTRACTS.md), and reading a base
+// layer's dense weight W^T [in, out] + bias through whatever that base offers.
 import * as tf from '@tensorflow/tfjs-core';
+import type { LinearModule } from '@tuneloop/model';
 
-/** One linear map y = x W^T + b, named by its Hugging Face module path. */
-export interface LinearModule {
-  readonly name: string;
-  readonly inFeatures: number;
-  readonly outFeatures: number;
-  forward(x: tf.Tensor2D): tf.Tensor2D; // [N, in] -> [N, out]
-  trainableVariables(): tf.Variable[];
-}
+export type { LinearModule } from '@tuneloop/model';
 
 /** Optional capabilities a base linear may have (DenseLinear has weightT/bias; quantized ones dequantize). */
 interface DenseLike {

@@ -5,7 +5,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { denseWeightOf, isQuantizedBase, type LinearModule } from '../../core/linear.ts';
 import type { QloraConfig } from './config.ts';
 
-/** Pack a base linear to 4 bits and free its float32 weights; an already packed base is kept. */
+/**
+ * Pack a base linear to 4 bits; an already packed base is kept. The float32 original stays owned by the
+ * model (CausalLM keeps its base linears); load the base pre-quantized to save its memory.
+ */
 export function quantizeBase(base: LinearModule, c: QloraConfig): LinearModule {
   if (isQuantizedBase(base)) return base;
   const { weightT, bias } = denseWeightOf(base);
@@ -19,6 +22,5 @@ export function quantizeBase(base: LinearModule, c: QloraConfig): LinearModule {
   weightT.dispose();
   weight.dispose();
   bias?.dispose();
-  (base as { dispose?: () => void }).dispose?.();
   return q;
 }
