@@ -9,4 +9,3 @@ export { QuantInputError, checkQuantized, DEFAULT_BLOCK_SIZE } from './validate.
 export { decompressAbsmax } from './double-quant.ts';
 export { QuantizedLinear, quantizeLinear, DEFAULT_TILE_ELEMENTS } from './quantized-linear.ts';
 export type { QuantizedLinearOptions } from './quantized-linear.ts';
-export type { LinearModule } from './linear-module.ts';

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { DenseLinear, type LinearModule } from '@tuneloop/model';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dequantize } from './quantize.ts';
 import { QuantizedLinear, quantizeLinear } from './quantized-linear.ts';
@@ -46,6 +47,17 @@ describe('QuantizedLinear', () => {
     expect(y.length).toBe(4);
     y.flat().forEach((v, i) => expect(v).toBeCloseTo(ref[i], 4));
     expect(Array.from(layer.dequantizedWeight())).toEqual(Array.from(dequantize(layer.weight)));
+  });
+
+  it('is a LinearModule that matches a frozen DenseLinear holding the dequantized weight', () => {
+    const layer: LinearModule = quantizeLinear('model.layers.0.self_attn.q_proj', w, { scheme: 'nf4', doubleQuant: true, shape: [OUT, IN], bias, tileElements: 4 * IN });
+    const q = layer as QuantizedLinear;
+    const dense = tf.tidy(() => new DenseLinear(layer.name, tf.tensor2d(q.dequantizedWeight(), [OUT, IN]), tf.tensor1d(bias), false));
+    const x = tf.tensor2d(seededGaussian(5 * IN, 13), [5, IN]);
+    const [a, b] = tf.tidy(() => [layer.forward(x).dataSync(), dense.forward(x).dataSync()]);
+    Array.from(a).forEach((v, i) => expect(v).toBeCloseTo(b[i], 5));
+    x.dispose();
+    dense.dispose();
   });
 
   it('has no trainable variables and its dx matches central finite differences', () => {

@@ -1,7 +1,7 @@
 // A frozen linear layer whose weight stays packed (QLoRA, Dettmers et al. 2023): codes + block scales
 // in memory, dequantized tile by tile of output rows for each matmul, differentiable w.r.t. x only.
 import * as tf from '@tensorflow/tfjs-core';
-import type { LinearModule } from './linear-module.ts';
+import type { LinearModule } from '@tuneloop/model';
 import { dequantizeRange, quantize } from './quantize.ts';
 import { storageBytes } from './metrics.ts';
 import type { QuantizeOptions, QuantizedTensor } from './types.ts';
