@@ -4,6 +4,7 @@ import { Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js'
 import {
   HealthCheckResponse_ServingStatus,
   HealthClient,
+  ModelInfo,
   ModelStoreServiceClient,
   ModelStoreServiceService,
   RolloutServiceClient,
@@ -64,13 +65,10 @@ const testModule: ServiceModule = {
             if (r.part?.$case === 'chunk') bytes += r.part.value.data.length;
           }
           return {
-            model: {
+            model: ModelInfo.fromPartial({
               ref: { name, version: '1' },
-              quantization: 0,
               files: [{ path: 'w', size: bytes, sha256: '' }],
-              configJson: '',
-              parameterCount: 0,
-            },
+            }),
           };
         },
       },
