@@ -57,4 +57,11 @@ describe('loadModel / saveModel', () => {
       expect(tf.memory().numTensors).toBe(before);
     });
   }
+
+  it('refuses a tokenizer with more ids than the embedding has rows', async () => {
+    const config = tinyConfig({ vocabSize: 5 });
+    const dir = join(root, 'small-vocab');
+    await saveHfFolder(dir, { config, weights: randomWeights(config, 'F32'), tokenizer: charTokenizer('abc') });
+    await expect(loadModel(dir)).rejects.toThrow(/tokenizer.json has ids up to 6 but config.json vocab_size is 5/);
+  });
 });

@@ -1,6 +1,7 @@
 // Model folders <-> the in-memory transformer: loadModel builds a CausalLM from a Hugging Face folder,
 // saveModel writes a CausalLM's HF-layout weights (with tokenizer and configs) as one.
 import { CausalLM, tensorsFromRaw, type DType, type GenerationConfig, type ModelConfig, type Tokenizer } from '@tuneloop/model';
+import { FilesError } from './atomic.ts';
 import { loadHfFolder, type HfFolder, type WeightsLayout } from './load-hf-folder.ts';
 import { saveHfFolder } from './save-hf-folder.ts';
 
@@ -16,6 +17,12 @@ export interface LoadedModel {
 /** Load a Hugging Face folder into a CausalLM (float32 weights whatever the stored dtype). */
 export async function loadModel(dir: string): Promise<LoadedModel> {
   const folder = await loadHfFolder(dir);
+  if (folder.tokenizer && folder.tokenizer.vocabSize > folder.config.vocabSize) {
+    throw new FilesError(
+      'invalid_file',
+      `${dir}: tokenizer.json has ids up to ${folder.tokenizer.vocabSize - 1} but config.json vocab_size is ${folder.config.vocabSize}`,
+    );
+  }
   const tensors = tensorsFromRaw(folder.weights);
   let model: CausalLM;
   try {

@@ -86,6 +86,43 @@ describe('tokenizerFromFiles on HF fixtures', () => {
     expect(tok.bosTokenId).toBeUndefined();
   });
 
+  it('Llama 3 / Qwen2-style: regex Split pre-tokenizer (digits in groups of 3) + ByteLevel, BOS template', () => {
+    const b2u = bytesToUnicode();
+    const merges = ['1 2', '12 3', 'Ġ h', 'Ġh i', "' m"];
+    const vocab: Record<string, number> = {};
+    for (const c of b2u) vocab[c] = Object.keys(vocab).length;
+    for (const m of merges) vocab[m.replace(' ', '')] = Object.keys(vocab).length;
+    const bot = Object.keys(vocab).length;
+    const special = { id: bot, content: '<|begin_of_text|>', special: true, normalized: false, lstrip: false, rstrip: false, single_word: false };
+    const pattern =
+      "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    const tokenizerJson = {
+      version: '1.0',
+      added_tokens: [special],
+      normalizer: null,
+      pre_tokenizer: {
+        type: 'Sequence',
+        pretokenizers: [
+          { type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false },
+          { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+        ],
+      },
+      post_processor: {
+        type: 'TemplateProcessing',
+        single: [{ SpecialToken: { id: '<|begin_of_text|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+        pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+        special_tokens: { '<|begin_of_text|>': { id: '<|begin_of_text|>', ids: [bot], tokens: ['<|begin_of_text|>'] } },
+      },
+      decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+      model: { type: 'BPE', vocab, merges, unk_token: null, dropout: null, fuse_unk: false, byte_fallback: false, ignore_merges: true },
+    };
+    const tok = tokenizerFromFiles({ tokenizerJson, tokenizerConfig: { bos_token: '<|begin_of_text|>' } });
+    const ids = tok.encode("I'm 12345 hi");
+    expect(ids.map((i) => tok.idToToken(i))).toEqual(['<|begin_of_text|>', 'I', "'m", 'Ġ', '123', '4', '5', 'Ġhi']);
+    expect(tok.bosTokenId).toBe(bot);
+    expect(tok.decode(ids, { skipSpecialTokens: true })).toBe("I'm 12345 hi");
+  });
+
   it('Llama/SentencePiece-style BPE: metaspace, byte fallback, BOS post-processor', () => {
     const pieces = ['<unk>', '<s>', '</s>', '<0xF0>', '<0x9F>', '<0x99>', '<0x82>', '▁', 'h', 'i', 'a', '▁h', '▁hi', 'ha'];
     const vocab = Object.fromEntries(pieces.map((p, i) => [p, i]));
