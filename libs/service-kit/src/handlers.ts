@@ -105,7 +105,7 @@ function begin(rt: RpcRuntime, path: string, call: AnyCall, streamsResponses: bo
   const left = deadline ? deadline.getTime() - Date.now() : Infinity;
   const timer = Number.isFinite(left) && left > 0 ? setTimeout(() => abort('deadline'), left) : undefined;
   // the client's own deadline timer usually fires first (it sent a relative timeout): allow slack
-  const DEADLINE_SLACK_MS = 100;
+  const DEADLINE_SLACK_MS = 500;
   (call as NodeJS.EventEmitter).on('cancelled', () =>
     abort(deadline && Date.now() >= deadline.getTime() - DEADLINE_SLACK_MS ? 'deadline' : 'cancelled'),
   );
