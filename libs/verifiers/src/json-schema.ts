@@ -31,7 +31,9 @@ export function jsonSchema(options: JsonSchemaOptions): ScoreFn {
   let validate: ValidateFunction;
   try {
     const is2020 = typeof schema === 'object' && String(schema.$schema ?? '').includes('2020-12');
-    const ajv = is2020 ? new Ajv2020({ strict: true }) : new Ajv({ strict: true });
+    // Unknown keywords are errors (strictSchema); 'format' is not validated (no ajv-formats).
+    const opts = { strictSchema: true, strictTypes: false, strictTuples: false, validateFormats: false, logger: false } as const;
+    const ajv = is2020 ? new Ajv2020(opts) : new Ajv(opts);
     validate = ajv.compile(schema);
   } catch (err) {
     throw new VerifierConfigError('schema', `is not a valid JSON Schema: ${(err as Error).message}`);
