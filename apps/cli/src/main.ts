@@ -6,6 +6,7 @@ type Register = (program: Command) => void;
 const commandGroups: (() => Promise<{ register: Register }>)[] = [
   () => import('./commands/model.ts'),
   () => import('./commands/doctor.ts'),
+  () => import('./commands/peft.ts'),
 ];
 
 export async function main(argv: string[]): Promise<number> {

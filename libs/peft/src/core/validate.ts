@@ -37,6 +37,7 @@ export function oneOf<T extends string | boolean>(raw: RawConfig, name: string, 
 /** target_modules: a non-empty list of names, a regex string, or 'all-linear'. */
 export function targetsField(raw: RawConfig, dflt: string[] | string): string[] | string {
   const v = raw.target_modules ?? dflt;
+  if (Array.isArray(v) && v.length === 1 && v[0] === 'all-linear') return 'all-linear';
   if (typeof v === 'string' && v.length > 0) return v;
   if (Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string' && s.length > 0)) return [...v];
   throw new Error(`target_modules: must be a non-empty list of module names or 'all-linear', got ${JSON.stringify(v)}`);

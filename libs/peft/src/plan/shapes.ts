@@ -1,5 +1,6 @@
 // Parameter shapes of a Llama-family model from its config alone (no weights), Hugging Face
 // LlamaForCausalLM naming; input to `peft plan` and to every method's parameter formula.
+import { modelConfigFromHf, validateModelConfig, type ModelConfig } from '@tuneloop/model';
 
 /** The ModelConfig fields the shapes depend on (a structural subset of @tuneloop/model's ModelConfig). */
 export interface ShapeConfig {
@@ -68,30 +69,8 @@ export function singleMatrixShapes(out: number, inF: number, name = 'weight'): M
   return { linears: [{ name, inFeatures: inF, outFeatures: out, bias: false }], others: [] };
 }
 
-function req(json: Record<string, unknown>, key: string): number {
-  const v = json[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`config.json ${key}: must be an integer >= 1, got ${String(v)}`);
-  return v;
-}
-
-/** The shape fields of a Hugging Face config.json (snake_case) or of a ModelConfig (camelCase). */
+/** The shape fields of a Hugging Face config.json (snake_case, via @tuneloop/model) or of a ModelConfig (camelCase). */
 export function shapeConfigFromJson(json: Record<string, unknown>): ShapeConfig {
-  if (typeof json.hiddenSize === 'number') return json as unknown as ShapeConfig;
-  const arch = Array.isArray(json.architectures) ? String(json.architectures[0]) : '';
-  const modelType = String(json.model_type ?? '');
-  if (!['llama', 'qwen2', 'mistral'].includes(modelType) && !/Llama|Qwen2|Mistral/.test(arch)) {
-    throw new Error(`config.json model_type: only Llama-family models (llama, qwen2, mistral) are planned, got '${modelType || arch}'`);
-  }
-  const heads = req(json, 'num_attention_heads');
-  return {
-    vocabSize: req(json, 'vocab_size'),
-    hiddenSize: req(json, 'hidden_size'),
-    intermediateSize: req(json, 'intermediate_size'),
-    numHiddenLayers: req(json, 'num_hidden_layers'),
-    numAttentionHeads: heads,
-    numKeyValueHeads: json.num_key_value_heads === undefined || json.num_key_value_heads === null ? heads : req(json, 'num_key_value_heads'),
-    headDim: typeof json.head_dim === 'number' ? json.head_dim : undefined,
-    attentionBias: typeof json.attention_bias === 'boolean' ? json.attention_bias : modelType === 'qwen2',
-    tieWordEmbeddings: json.tie_word_embeddings === true,
-  };
+  if (typeof json.hiddenSize === 'number') return validateModelConfig(json as unknown as ModelConfig);
+  return modelConfigFromHf(json);
 }

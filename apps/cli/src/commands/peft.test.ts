@@ -1,0 +1,63 @@
+// `tuneloop peft plan` end to end through the CLI entry point: --shape, --config, --model DIR, --json, errors.
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../main.ts';
+
+const fixture = fileURLToPath(new URL('../../../../libs/peft/src/plan/fixtures/llama-2-7b-config.json', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'tuneloop-peft-plan-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
+  try {
+    return { code: await main(['node', 'tuneloop', ...args]), out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+describe('tuneloop peft plan', () => {
+  it('one 4096 x 4096 matrix at r 8 trains 65,536 parameters', async () => {
+    const r = await run(['peft', 'plan', '--shape', '4096x4096', '--method', 'lora', '--rank', '8', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.trainable).toBe(65_536);
+    expect(j.total).toBe(16_777_216 + 65_536);
+    expect(j.percent).toBeCloseTo((100 * 65_536) / 16_842_752, 10);
+  });
+
+  it('plans Llama-2-7B from a config.json alone, or from a model folder holding only config.json', async () => {
+    const a = JSON.parse((await run(['peft', 'plan', '--config', fixture, '--method', 'lora', '--rank', '8', '--targets', 'q_proj,v_proj', '--json'])).out);
+    expect([a.trainable, a.total]).toEqual([4_194_304, 6_742_609_920]);
+    expect(a.optimizerMemory.totalBytes).toBe(12 * 4_194_304);
+    expect(a.modules.find((m: { module: string }) => m.module === 'model.layers.31.self_attn.v_proj').trainable).toBe(65_536);
+    copyFileSync(fixture, join(dir, 'config.json'));
+    const b = JSON.parse((await run(['peft', 'plan', '--model', dir, '--method', 'vera', '--rank', '256', '--json'])).out);
+    expect(b.trainable).toBe(32 * 2 * (256 + 4096));
+    const human = await run(['peft', 'plan', '--model', dir, '--method', 'lora', '--rank', '8']);
+    expect(human.out).toContain('trainable params: 4,194,304 || all params: 6,742,609,920 || trainable%: 0.0622');
+    expect(human.out).toMatch(/optimizer memory \(AdamW, fp32\): 48\.0 MiB/);
+  });
+
+  it('fails with a one-line reason naming the problem', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--shape', '4096x4096', '--method', 'lora', '--rank', '0'], /--rank: must be an integer >= 1, got 0/],
+      [['--config', fixture, '--method', 'loraa'], /unknown PEFT method 'loraa'/],
+      [['--config', fixture, '--method', 'lora', '--targets', 'qkv_proj'], /target_modules: 'qkv_proj' is not a linear module/],
+      [['--config', join(dir, 'missing.json'), '--method', 'lora'], /--config: no such file/],
+      [['--method', 'lora'], /exactly one of --model DIR, --config config.json, --shape OUTxIN/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = await run(['peft', 'plan', ...args]);
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(msg);
+    }
+  });
+});
