@@ -9,3 +9,5 @@ export { QuantInputError, checkQuantized, DEFAULT_BLOCK_SIZE } from './validate.
 export { decompressAbsmax } from './double-quant.ts';
 export { QuantizedLinear, quantizeLinear, DEFAULT_TILE_ELEMENTS } from './quantized-linear.ts';
 export type { QuantizedLinearOptions } from './quantized-linear.ts';
+export { quantizeModelLinears } from './quantize-model.ts';
+export type { QuantizableModel, QuantizeModelOptions, QuantizeModelReport } from './quantize-model.ts';

@@ -52,7 +52,9 @@ describe('QuantizedLinear', () => {
   it('is a LinearModule that matches a frozen DenseLinear holding the dequantized weight', () => {
     const layer: LinearModule = quantizeLinear('model.layers.0.self_attn.q_proj', w, { scheme: 'nf4', doubleQuant: true, shape: [OUT, IN], bias, tileElements: 4 * IN });
     const q = layer as QuantizedLinear;
-    const dense = tf.tidy(() => new DenseLinear(layer.name, tf.tensor2d(q.dequantizedWeight(), [OUT, IN]), tf.tensor1d(bias), false));
+    const [wt, bt] = [tf.tensor2d(q.dequantizedWeight(), [OUT, IN]), tf.tensor1d(bias)];
+    const dense = new DenseLinear(layer.name, wt, bt, false); // copies its inputs
+    tf.dispose([wt, bt]);
     const x = tf.tensor2d(seededGaussian(5 * IN, 13), [5, IN]);
     const [a, b] = tf.tidy(() => [layer.forward(x).dataSync(), dense.forward(x).dataSync()]);
     Array.from(a).forEach((v, i) => expect(v).toBeCloseTo(b[i], 5));
