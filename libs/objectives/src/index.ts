@@ -16,7 +16,7 @@ export { simpoLoss } from './simpo/index.ts';
 export type { SimpoLossInput, SimpoLossOutput } from './simpo/index.ts';
 export { ktoLoss } from './kto/index.ts';
 export type { KtoLossInput, KtoLossOutput } from './kto/index.ts';
-export { grpoAdvantages, grpoLoss, GRPO_LOSS_TYPES, GRPO_SCALE_REWARDS, GRPO_STD_EPS } from './grpo/index.ts';
+export { grpoAdvantages, grpoLoss, maskTruncatedCompletions, GRPO_LOSS_TYPES, GRPO_SCALE_REWARDS, GRPO_STD_EPS } from './grpo/index.ts';
 export type { GrpoAdvantagesInput, GrpoScaleRewards, GrpoLossInput, GrpoLossOutput, GrpoLossType } from './grpo/index.ts';
 export { gae, whiten, WHITEN_EPS, ppoLoss, ppoRewards, KL_ESTIMATORS, AdaptiveKlController, FixedKlController } from './ppo/index.ts';
 export type { GaeInput, GaeOutput, PpoLossInput, PpoLossOutput, PpoRewardsInput, PpoRewardsOutput, KlEstimator, KlController } from './ppo/index.ts';

@@ -37,6 +37,14 @@ describe('bradleyTerryLoss', () => {
     g.analytic.forEach((v, i) => expect(v).toBeCloseTo(g.numeric[i], 3));
   });
 
+  it('leaks no tensors', () => {
+    const c = tf.tensor1d(rc);
+    const r = tf.tensor1d(rr);
+    const before = tf.memory().numTensors;
+    tf.dispose(Object.values(bradleyTerryLoss({ rewardsChosen: c, rewardsRejected: r, margin: 0.1, centerRewardsCoefficient: 0.01 })));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('rejects bad input naming the field', () => {
     expect(() => bradleyTerryLoss({ rewardsChosen: tf.tensor1d(rc), rewardsRejected: tf.tensor1d([1]) })).toThrow('rewardsRejected: must have the shape of rewardsChosen [3], got [1]');
     expect(() => bradleyTerryLoss({ rewardsChosen: tf.tensor2d([rc]), rewardsRejected: tf.tensor1d(rr) })).toThrow('rewardsChosen: must have rank 1, got shape [1, 3]');

@@ -1,9 +1,11 @@
 // GRPO objective (advantages + clipped surrogate loss); registered as 'grpo'.
 import { meanOf, registerObjective } from '../registry.ts';
 import { GRPO_SCALE_REWARDS, GRPO_STD_EPS, grpoAdvantages, type GrpoAdvantagesInput, type GrpoScaleRewards } from './advantages.ts';
+import { maskTruncatedCompletions } from './mask-truncated.ts';
 import { GRPO_LOSS_TYPES, grpoLoss, type GrpoLossInput, type GrpoLossOutput, type GrpoLossType } from './loss.ts';
 
 export { GRPO_SCALE_REWARDS, GRPO_STD_EPS, grpoAdvantages, type GrpoAdvantagesInput, type GrpoScaleRewards };
+export { maskTruncatedCompletions };
 export { GRPO_LOSS_TYPES, grpoLoss, type GrpoLossInput, type GrpoLossOutput, type GrpoLossType };
 
 registerObjective<GrpoLossInput, GrpoLossOutput>({

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '../util/test-setup.ts';
-import { grpoLoss, type GrpoLossInput, type GrpoLossType } from './index.ts';
+import { grpoLoss, maskTruncatedCompletions, type GrpoLossInput, type GrpoLossType } from './index.ts';
 import { gradientCheck, values } from '../util/testing.ts';
 
 // Ratio 1 everywhere (old = current): per-token loss = -A. Row 0: 3 tokens, A = 1; row 1: 1 token, A = -0.5.
@@ -29,6 +29,16 @@ describe('grpoLoss aggregation', () => {
   it("'dapo': sum / tokens in the generation batch", () => {
     expect(grpoLoss(onPolicy('dapo')).loss.dataSync()[0]).toBeCloseTo(-2.5 / 4, 6);
     expect(grpoLoss(onPolicy('dapo', { numItemsInBatch: 10 })).loss.dataSync()[0]).toBeCloseTo(-2.5 / 10, 6);
+  });
+});
+
+describe('maskTruncatedCompletions', () => {
+  it('zeroes the rows of truncated completions, so they leave the loss', () => {
+    const mask = maskTruncatedCompletions(tf.tensor2d([[1, 1, 1], [1, 0, 0]]), [true, false]);
+    expect(values(mask)).toEqual([0, 0, 0, 1, 0, 0]);
+    // bnpo over the remaining single token of row 1 (A = -0.5): 0.5
+    expect(grpoLoss(onPolicy('bnpo', { mask })).loss.dataSync()[0]).toBeCloseTo(0.5, 6);
+    expect(() => maskTruncatedCompletions(tf.ones([2, 3]), [true])).toThrow('truncated: must be a boolean[] with one entry per completion (2)');
   });
 });
 
