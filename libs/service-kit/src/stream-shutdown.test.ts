@@ -1,7 +1,12 @@
 // Graceful shutdown with an open response stream (a Watch-style RPC): the stream ends with
 // UNAVAILABLE "server shutting down; retry" at once instead of holding shutdown for the grace period.
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
-import { RolloutServiceClient, RolloutServiceService } from '@tuneloop/proto';
+import {
+  HealthCheckResponse_ServingStatus as S,
+  HealthClient,
+  RolloutServiceClient,
+  RolloutServiceService,
+} from '@tuneloop/proto';
 import { describe, expect, it } from 'vitest';
 import type { ServiceModule } from './bootstrap.ts';
 import { startTestServices } from './testing.ts';
@@ -37,5 +42,26 @@ describe('shutdown with an open response stream', () => {
     expect(err.metadata.get('retryable')).toEqual(['true']);
     expect(Date.now() - started).toBeLessThan(5000);
     client.close();
+  });
+
+  it('tells health watchers SERVING, then NOT_SERVING when shutdown begins, then ends the watch', async () => {
+    const svc = await startTestServices([endless]);
+    const health = new HealthClient(svc.target, credentials.createInsecure());
+    const seen: number[] = [];
+    const watch = health.watch({ service: 'tuneloop.v1.RolloutService' });
+    const ended = new Promise<void>((resolve) => {
+      watch.on('end', resolve);
+      watch.on('error', () => resolve());
+    });
+    await new Promise<void>((resolve) =>
+      watch.on('data', (m: { status: number }) => {
+        seen.push(m.status);
+        resolve();
+      }),
+    );
+    await svc.close();
+    await ended;
+    expect(seen).toEqual([S.SERVING, S.NOT_SERVING]);
+    health.close();
   });
 });
