@@ -2,7 +2,8 @@
 // throughput, error on seeded gaussian weights, and the in-memory bytes/param of QuantizedLinear.
 // Run: node --expose-gc --import tsx bench/quant.ts [--n 4194304] [--dim 4096]   (JSON on stdout)
 import * as tf from '@tensorflow/tfjs-core';
-import { bitsPerParameter, dequantize, quantizationError, quantize, quantizeLinear, type QuantScheme } from '@tuneloop/quant';
+import { causalLmLoss, tinyModel, TINY_LLAMA } from '@tuneloop/model';
+import { bitsPerParameter, dequantize, quantizationError, quantize, quantizeLinear, quantizeModelLinears, type QuantScheme } from '@tuneloop/quant';
 import { seededGaussian } from '../libs/quant/src/seeded-gaussian.ts';
 
 function arg(name: string, fallback: number): number {
@@ -114,8 +115,27 @@ async function main(): Promise<void> {
     };
   });
 
+  // Perplexity of the seeded random tiny Llama (@tuneloop/model tinyModel, seed 3) on a fixed token
+  // sequence, every linear but lm_head quantized. Random weights: a smoke figure, not held-out text.
+  const ids = [Array.from({ length: 48 }, (_, i) => (i * 7 + 3) % TINY_LLAMA.vocabSize)];
+  const ppl = (cfg: { scheme: QuantScheme; doubleQuant: boolean } | null) => {
+    const m = tinyModel(TINY_LLAMA, 3);
+    if (cfg) quantizeModelLinears(m, { ...cfg, blockSize: 64 });
+    const p = Math.exp(tf.tidy(() => causalLmLoss(m, ids).dataSync()[0]));
+    m.dispose();
+    return p;
+  };
+  const fp32Ppl = ppl(null);
+  const tinyRandomLlama = {
+    fp32Perplexity: Number(fp32Ppl.toFixed(4)),
+    schemes: configs.map((c) => {
+      const p = ppl(c);
+      return { ...c, perplexity: Number(p.toFixed(4)), relativeChange: Number((p / fp32Ppl - 1).toFixed(5)) };
+    }),
+  };
+
   process.stdout.write(
-    JSON.stringify({ bench: 'quant', backend, values: n, std: 0.02, schemes, linear, node: process.version }, null, 2) + '\n',
+    JSON.stringify({ bench: 'quant', backend, values: n, std: 0.02, schemes, linear, tinyRandomLlama, node: process.version }, null, 2) + '\n',
   );
 }
 
