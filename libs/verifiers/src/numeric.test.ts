@@ -12,6 +12,8 @@ describe('extractFinalNumber', () => {
     ['#### 12 because 7 + 5', 12],
     ['so \\boxed{3/4} is it, not 5', 0.75],
     ['\\boxed{17} and then 99', 17],
+    ['thus \\boxed{\\frac{3}{4}}', 0.75],
+    ['#### -\\dfrac{1}{2}', -0.5],
     ['about 1.5e3 m', 1500],
     ['value .5', 0.5],
     ['no digits here', null],

@@ -15,15 +15,16 @@ const NUMBER = /[-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE][-+]?\
 /** The final number of a text: after the last '####', else inside the last \boxed{}, else the last number. */
 export function extractFinalNumber(text: string): number | null {
   const hash = text.lastIndexOf('####');
-  const boxed = [...text.matchAll(/\\boxed\{([^{}]*)\}/g)].pop();
-  const region = hash >= 0 ? text.slice(hash + 4) : boxed ? boxed[1] : text;
+  const boxed = [...text.matchAll(/\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}/g)].pop();
+  const marked = hash >= 0 || boxed !== undefined;
+  // LaTeX fractions inside the answer: \frac{3}{4} / \dfrac{3}{4} -> 3/4
+  const region = (hash >= 0 ? text.slice(hash + 4) : boxed ? boxed[1] : text).replace(/\\d?frac\{([^{}]*)\}\{([^{}]*)\}/g, '$1/$2');
+  const fraction = marked ? /^\s*([-+]?\d+)\s*\/\s*(\d+)\s*$/.exec(region) : null;
+  if (fraction && Number(fraction[2]) !== 0) return Number(fraction[1]) / Number(fraction[2]);
   const candidates = [...region.matchAll(NUMBER)].map((m) => m[0]);
   if (candidates.length === 0) return null;
   // Within an explicit answer marker the first number is the answer; in free text the last one.
-  const pick = hash >= 0 || boxed ? candidates[0] : candidates[candidates.length - 1];
-  const fraction = hash < 0 && !boxed ? null : /^\s*([-+]?\d+)\s*\/\s*(\d+)\s*$/.exec(region);
-  if (fraction && Number(fraction[2]) !== 0) return Number(fraction[1]) / Number(fraction[2]);
-  const value = Number(pick.replace(/,/g, ''));
+  const value = Number((marked ? candidates[0] : candidates[candidates.length - 1]).replace(/,/g, ''));
   return Number.isFinite(value) ? value : null;
 }
 

@@ -62,7 +62,7 @@ export function runInSandbox(req: SandboxRequest): Promise<SandboxResult> {
   const nonce = randomBytes(12).toString('hex');
   const started = Date.now();
 
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
       [permissionFlag, '--no-addons', '--no-warnings', '--disallow-code-generation-from-strings',
@@ -126,12 +126,18 @@ export function runInSandbox(req: SandboxRequest): Promise<SandboxResult> {
     });
     child.stdin.on('error', () => {});
     child.on('error', (err) => {
-      stderr += String(err.message);
-      status ??= 'crashed';
+      clearTimeout(wall);
+      clearInterval(watchdog);
+      reject(new Error(`sandbox: could not start ${process.execPath}: ${err.message}`));
     });
     child.on('close', (code, signal) => {
       clearTimeout(wall);
       clearInterval(watchdog);
+      // Exit code 9 = Node rejected its own flags: a broken sandbox, not wrong code; never score it 0.
+      if (code === 9 && !done && stdoutBytes === 0) {
+        reject(new Error(`sandbox: node refused to start (${stderr.trim().split('\n')[0] ?? 'exit 9'})`));
+        return;
+      }
       if (!status) {
         if (done && code === 0) status = 'ok';
         else if (/heap out of memory|Reached heap limit|Allocation failed/i.test(stderr)) status = 'memory';
