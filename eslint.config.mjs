@@ -4,6 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
+import globals from 'globals';
 
 const ioModules = ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'net', 'node:net', 'child_process',
   'node:child_process', 'http', 'node:http', 'https', 'node:https', 'pg', 'better-sqlite3', 'kysely'];
@@ -11,12 +12,13 @@ const ioPatterns = ['@grpc/*', '@nats-io/*', '@tuneloop/bus', '@tuneloop/service
   '@tuneloop/files', '@tuneloop/proto'];
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/.next/**', '**/dist/**', 'libs/proto/src/gen/**', '.nx/**', '**/next-env.d.ts', 'test-output/**'] },
+  { ignores: ['**/node_modules/**', '**/.next/**', '**/dist/**', 'libs/proto/src/gen/**', '.nx/**', '**/next-env.d.ts', 'test-output/**', 'bench/results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
   {
     files: ['**/*.ts', '**/*.tsx', '**/*.mjs'],
+    languageOptions: { globals: { ...globals.node } },
     plugins: { '@nx': nx },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -34,8 +36,9 @@ export default tseslint.config(
   },
   {
     // Math libraries: no file system, network, gRPC, NATS or database, in source (tests may read fixtures).
+    // The one exception is the code sandbox, which must spawn a locked-down child process.
     files: ['libs/{engine,model,quant,peft,objectives,verifiers,datasets}/src/**/*.ts'],
-    ignores: ['**/*.test.ts'],
+    ignores: ['**/*.test.ts', 'libs/verifiers/src/sandbox/**'],
     rules: {
       'no-restricted-imports': ['error', { paths: ioModules, patterns: ioPatterns }],
     },
