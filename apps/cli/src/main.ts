@@ -5,6 +5,7 @@ import { CliError } from './output.ts';
 type Register = (program: Command) => void;
 const commandGroups: (() => Promise<{ register: Register }>)[] = [
   () => import('./commands/model.ts'),
+  () => import('./commands/pretrain.ts'),
   () => import('./commands/doctor.ts'),
   () => import('./commands/peft.ts'),
 ];

@@ -11,3 +11,5 @@ export { globalNorm, clipByGlobalNorm } from './clip.ts';
 export { AdamW } from './adamw.ts';
 export type { AdamWConfig } from './adamw.ts';
 export { oneHotFloat } from './ops.ts';
+export { trainLoop } from './train-loop.ts';
+export type { TrainLoopConfig, StepInfo } from './train-loop.ts';

@@ -1,10 +1,12 @@
 // `tuneloop model ...`: subcommands over Hugging Face-layout model folders, one file each (model-<name>.ts).
 import type { Command } from 'commander';
 import { registerInspect } from './model-inspect.ts';
+import { registerGenerate } from './model-generate.ts';
 import { registerPerplexity } from './model-perplexity.ts';
 
 export function register(program: Command): void {
   const model = program.command('model').description('Inspect, run and evaluate Hugging Face-layout model folders');
   registerInspect(model);
+  registerGenerate(model);
   registerPerplexity(model);
 }

@@ -1,0 +1,120 @@
+// `tuneloop pretrain --task arith --out DIR`: trains the tiny Llama-architecture base model from scratch on the
+// seeded arith corpus, prints held-out exact match, and saves a Hugging Face folder (cached under TUNELOOP_HOME).
+import type { Command } from 'commander';
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { CliError, emit } from '../output.ts';
+
+export interface PretrainSummary {
+  task: 'arith';
+  out: string;
+  backend: string;
+  parameters: number;
+  steps: number;
+  seed: number;
+  finalLoss: number; // mean loss of the last 20 steps
+  heldOutExactMatch: number; // greedy exact match on held-out 2-digit additions
+  heldOutCount: number;
+  seconds: number;
+  cached: boolean; // true when an existing folder was reused
+}
+
+/** Default folder of the embedded base model: $TUNELOOP_HOME/models/tiny-arith (TUNELOOP_HOME defaults to ./.tuneloop). */
+export function defaultBaseModelDir(env: Record<string, string | undefined> = process.env): string {
+  return path.resolve(env.TUNELOOP_HOME || '.tuneloop', 'models', 'tiny-arith');
+}
+
+function bar(step: number, total: number, loss: number, started: number): string {
+  const width = 24;
+  const done = Math.round((width * step) / total);
+  const secs = (performance.now() - started) / 1000;
+  const eta = step > 0 ? (secs / step) * (total - step) : 0;
+  return `\r[${'#'.repeat(done)}${'-'.repeat(width - done)}] ${step}/${total} loss ${loss.toFixed(3)} ${secs.toFixed(0)}s eta ${eta.toFixed(0)}s `;
+}
+
+export interface PretrainOptions {
+  out?: string;
+  steps?: number;
+  seed?: number;
+  small?: boolean; // the fast test setting
+  force?: boolean; // retrain even if the folder exists
+  progress?: (line: string) => void;
+}
+
+/** Trains (or reuses) the tiny arith model and saves it; the library entry point behind the command. */
+export async function pretrainArithToFolder(opts: PretrainOptions = {}): Promise<PretrainSummary> {
+  const out = path.resolve(opts.out ?? defaultBaseModelDir());
+  const { initBackend } = await import('@tuneloop/engine');
+  const info = await initBackend({ quiet: !opts.progress });
+  const lib = await import('@tuneloop/model');
+  const files = await import('@tuneloop/files');
+  const base = opts.small ? lib.ARITH_SMALL : lib.ARITH_DEFAULT;
+  const settings = { ...base, steps: opts.steps ?? base.steps, seed: opts.seed ?? base.seed };
+  if (!Number.isInteger(settings.steps) || settings.steps < 1) throw new CliError(`--steps: must be an integer >= 1, got ${opts.steps}`);
+  if (!Number.isInteger(settings.seed)) throw new CliError(`--seed: must be an integer, got ${opts.seed}`);
+  const marker = path.join(out, 'pretrain.json');
+  if (!opts.force && existsSync(marker) && existsSync(path.join(out, 'config.json'))) {
+    const prev = JSON.parse(await (await import('node:fs/promises')).readFile(marker, 'utf8')) as PretrainSummary;
+    if (prev.steps === settings.steps && prev.seed === settings.seed) return { ...prev, out, cached: true };
+  }
+  const started = performance.now();
+  const result = await lib.pretrainArith(settings, (s) => {
+    if (opts.progress && (s.step % 5 === 0 || s.step === settings.steps - 1)) opts.progress(bar(s.step + 1, settings.steps, s.loss, started));
+  });
+  opts.progress?.('\n');
+  const tail = result.history.slice(-20);
+  const summary: PretrainSummary = {
+    task: 'arith',
+    out,
+    backend: info.name,
+    parameters: result.parameters,
+    steps: settings.steps,
+    seed: settings.seed,
+    finalLoss: tail.reduce((a, h) => a + h.loss, 0) / tail.length,
+    heldOutExactMatch: result.heldOutExactMatch,
+    heldOutCount: result.heldOutCount,
+    seconds: (performance.now() - started) / 1000,
+    cached: false,
+  };
+  try {
+    await files.saveModel(out, result.model, {
+      tokenizer: result.tokenizer,
+      generationConfig: { eosTokenId: result.config.eosTokenId, bosTokenId: result.config.bosTokenId, padTokenId: result.config.padTokenId },
+      extraFiles: { 'pretrain.json': JSON.stringify(summary, null, 2) + '\n' },
+    });
+  } finally {
+    result.model.dispose();
+  }
+  return summary;
+}
+
+export function register(program: Command): void {
+  program
+    .command('pretrain')
+    .description('Train the tiny base model from scratch on a synthetic task and save it as a Hugging Face folder')
+    .requiredOption('--task <task>', 'synthetic task (arith)')
+    .option('--out <dir>', 'output folder (default $TUNELOOP_HOME/models/tiny-arith)')
+    .option('--steps <n>', 'optimizer steps (default 1000; 250 with --small)', (v) => Number(v))
+    .option('--seed <s>', 'seed of the corpus and the initial weights (default 1)', (v) => Number(v))
+    .option('--small', 'the small, fast setting used by tests (lower accuracy)')
+    .option('--force', 'retrain even when the folder already holds this model')
+    .option('--json', 'print JSON')
+    .action(async (o: { task: string; out?: string; steps?: number; seed?: number; small?: boolean; force?: boolean; json?: boolean }) => {
+      if (o.task !== 'arith') throw new CliError(`--task: must be 'arith', got '${o.task}'`);
+      const s = await pretrainArithToFolder({
+        out: o.out,
+        steps: o.steps,
+        seed: o.seed,
+        small: o.small,
+        force: o.force,
+        progress: o.json ? undefined : (l) => process.stderr.write(l),
+      });
+      emit(o.json ?? false, s, (v) =>
+        [
+          `${v.cached ? 'reused' : 'saved'} ${v.out} (${(v.parameters / 1e6).toFixed(2)} M parameters, ${v.steps} steps, seed ${v.seed}, ${v.backend})`,
+          `final loss ${v.finalLoss.toFixed(4)}; held-out 2-digit additions, greedy exact match: ${(100 * v.heldOutExactMatch).toFixed(1)}% of ${v.heldOutCount}`,
+          `${v.seconds.toFixed(1)} s`,
+        ].join('\n'),
+      );
+    });
+}
