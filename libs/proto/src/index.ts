@@ -25,6 +25,7 @@ export {
   GetTrainingJobResponse,
   ListTrainingJobsRequest,
   ListTrainingJobsResponse,
+  SftOptions,
   StartTrainingRequest,
   StartTrainingResponse,
   WatchTrainingJobRequest,

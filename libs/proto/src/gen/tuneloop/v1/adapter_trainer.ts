@@ -34,6 +34,37 @@ export interface StartTrainingRequest {
     | undefined;
   /** Same key, same job: retries of StartTraining do not enqueue twice. */
   idempotencyKey: string;
+  /** SFT settings JobSpec does not carry (eval split, checkpoints, over-long sequences, method by name). */
+  options?: SftOptions | undefined;
+}
+
+/** SFT job settings beyond JobSpec. Zero values mean the documented defaults. */
+export interface SftOptions {
+  /**
+   * PEFT method by registry name ("full", "partial", "lora", "qlora", "vera", "dora", "adalora");
+   * required when JobSpec's method oneof is unset, else must agree with it.
+   */
+  method: string;
+  /**
+   * Method config with Hugging Face PEFT's field names (a JSON object, e.g. {"r": 8, "lora_alpha": 16});
+   * its fields override those from rank / target_modules and from the oneof.
+   */
+  methodConfigJson: string;
+  /** Rank (r / init_r) of the method, as `--rank`; 0 keeps the method's default. */
+  rank: number;
+  /** Target modules as `--targets` (e.g. "q_proj", "v_proj" or "all-linear"); empty keeps the default. */
+  targetModules: string[];
+  /** Share of the dataset held out for evaluation (0 <= x < 1; default 0.1 when eval_every > 0). */
+  evalFraction: number;
+  /** Evaluate every N optimizer steps (and at the end); 0: only at the end. */
+  evalEvery: number;
+  /** Write a checkpoint (adapter + optimizer state + step + RNG seed state) every N steps; 0: 50. */
+  checkpointEvery: number;
+  /**
+   * A tokenized example longer than max_seq_length (or the model's context): "reject" (default,
+   * INVALID_ARGUMENT naming the line) or "truncate" (cut at the limit, keeping the start).
+   */
+  overlong: string;
 }
 
 export interface StartTrainingResponse {
@@ -77,7 +108,7 @@ export interface WatchTrainingJobResponse {
 }
 
 function createBaseStartTrainingRequest(): StartTrainingRequest {
-  return { spec: undefined, idempotencyKey: "" };
+  return { spec: undefined, idempotencyKey: "", options: undefined };
 }
 
 export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
@@ -87,6 +118,9 @@ export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
     }
     if (message.idempotencyKey !== "") {
       writer.uint32(18).string(message.idempotencyKey);
+    }
+    if (message.options !== undefined) {
+      SftOptions.encode(message.options, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -120,6 +154,14 @@ export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
             message.idempotencyKey = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.options = SftOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -140,6 +182,7 @@ export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
         : isSet(object.idempotency_key)
         ? globalThis.String(object.idempotency_key)
         : "",
+      options: isSet(object.options) ? SftOptions.fromJSON(object.options) : undefined,
     };
   },
 
@@ -151,6 +194,9 @@ export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
     if (message.idempotencyKey !== "") {
       obj.idempotencyKey = message.idempotencyKey;
     }
+    if (message.options !== undefined) {
+      obj.options = SftOptions.toJSON(message.options);
+    }
     return obj;
   },
 
@@ -161,6 +207,219 @@ export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
     const message = createBaseStartTrainingRequest();
     message.spec = (object.spec !== undefined && object.spec !== null) ? JobSpec.fromPartial(object.spec) : undefined;
     message.idempotencyKey = object.idempotencyKey ?? "";
+    message.options = (object.options !== undefined && object.options !== null)
+      ? SftOptions.fromPartial(object.options)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSftOptions(): SftOptions {
+  return {
+    method: "",
+    methodConfigJson: "",
+    rank: 0,
+    targetModules: [],
+    evalFraction: 0,
+    evalEvery: 0,
+    checkpointEvery: 0,
+    overlong: "",
+  };
+}
+
+export const SftOptions: MessageFns<SftOptions> = {
+  encode(message: SftOptions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.method !== "") {
+      writer.uint32(10).string(message.method);
+    }
+    if (message.methodConfigJson !== "") {
+      writer.uint32(18).string(message.methodConfigJson);
+    }
+    if (message.rank !== 0) {
+      writer.uint32(24).int32(message.rank);
+    }
+    for (const v of message.targetModules) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.evalFraction !== 0) {
+      writer.uint32(41).double(message.evalFraction);
+    }
+    if (message.evalEvery !== 0) {
+      writer.uint32(48).int32(message.evalEvery);
+    }
+    if (message.checkpointEvery !== 0) {
+      writer.uint32(56).int32(message.checkpointEvery);
+    }
+    if (message.overlong !== "") {
+      writer.uint32(66).string(message.overlong);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SftOptions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSftOptions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.methodConfigJson = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.rank = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.targetModules.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.evalFraction = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.evalEvery = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.checkpointEvery = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.overlong = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SftOptions {
+    return {
+      method: isSet(object.method) ? globalThis.String(object.method) : "",
+      methodConfigJson: isSet(object.methodConfigJson)
+        ? globalThis.String(object.methodConfigJson)
+        : isSet(object.method_config_json)
+        ? globalThis.String(object.method_config_json)
+        : "",
+      rank: isSet(object.rank) ? globalThis.Number(object.rank) : 0,
+      targetModules: globalThis.Array.isArray(object?.targetModules)
+        ? object.targetModules.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.target_modules)
+        ? object.target_modules.map((e: any) => globalThis.String(e))
+        : [],
+      evalFraction: isSet(object.evalFraction)
+        ? globalThis.Number(object.evalFraction)
+        : isSet(object.eval_fraction)
+        ? globalThis.Number(object.eval_fraction)
+        : 0,
+      evalEvery: isSet(object.evalEvery)
+        ? globalThis.Number(object.evalEvery)
+        : isSet(object.eval_every)
+        ? globalThis.Number(object.eval_every)
+        : 0,
+      checkpointEvery: isSet(object.checkpointEvery)
+        ? globalThis.Number(object.checkpointEvery)
+        : isSet(object.checkpoint_every)
+        ? globalThis.Number(object.checkpoint_every)
+        : 0,
+      overlong: isSet(object.overlong) ? globalThis.String(object.overlong) : "",
+    };
+  },
+
+  toJSON(message: SftOptions): unknown {
+    const obj: any = {};
+    if (message.method !== "") {
+      obj.method = message.method;
+    }
+    if (message.methodConfigJson !== "") {
+      obj.methodConfigJson = message.methodConfigJson;
+    }
+    if (message.rank !== 0) {
+      obj.rank = Math.round(message.rank);
+    }
+    if (message.targetModules?.length) {
+      obj.targetModules = message.targetModules;
+    }
+    if (message.evalFraction !== 0) {
+      obj.evalFraction = floatToJson(message.evalFraction);
+    }
+    if (message.evalEvery !== 0) {
+      obj.evalEvery = Math.round(message.evalEvery);
+    }
+    if (message.checkpointEvery !== 0) {
+      obj.checkpointEvery = Math.round(message.checkpointEvery);
+    }
+    if (message.overlong !== "") {
+      obj.overlong = message.overlong;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SftOptions>, I>>(base?: I): SftOptions {
+    return SftOptions.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SftOptions>, I>>(object: I): SftOptions {
+    const message = createBaseSftOptions();
+    message.method = object.method ?? "";
+    message.methodConfigJson = object.methodConfigJson ?? "";
+    message.rank = object.rank ?? 0;
+    message.targetModules = object.targetModules?.map((e) => e) || [];
+    message.evalFraction = object.evalFraction ?? 0;
+    message.evalEvery = object.evalEvery ?? 0;
+    message.checkpointEvery = object.checkpointEvery ?? 0;
+    message.overlong = object.overlong ?? "";
     return message;
   },
 };
@@ -1001,6 +1260,10 @@ export const AdapterTrainerServiceClient = makeGenericClientConstructor(
   service: typeof AdapterTrainerServiceService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
