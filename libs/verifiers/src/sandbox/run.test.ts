@@ -7,7 +7,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createVerifier } from '../spec.ts';
-import { runInSandbox } from './run.ts';
+import { spawnSync } from 'node:child_process';
+import { runInSandbox, sandboxNodeFlags } from './run.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tuneloop-sandbox-'));
 const secretFile = join(dir, 'secret.txt');
@@ -166,5 +167,30 @@ describe('sandbox: honest code', () => {
   it('compares objects and arrays structurally', async () => {
     const r = JSON.stringify({ functionName: 'f', tests: [{ args: [[3, 1, 2]], expected: { sorted: [1, 2, 3], n: 3 } }] });
     expect(await code.score('', 'const f = (xs) => ({ n: xs.length, sorted: [...xs].sort() });', r)).toBe(1);
+  });
+});
+
+describe('sandbox: the process layer alone (as if the vm context were escaped)', () => {
+  it('denies file reads and writes, child processes and workers, and has an empty environment', () => {
+    const probe = `
+      const r = {};
+      const t = (k, f) => { try { f(); r[k] = 'allowed'; } catch (e) { r[k] = e.code || e.message; } };
+      t('read', () => require('fs').readFileSync(${JSON.stringify(secretFile)}));
+      t('write', () => require('fs').writeFileSync(${JSON.stringify(join(dir, 'w'))}, 'x'));
+      t('spawn', () => require('child_process').execSync('true'));
+      t('worker', () => new (require('worker_threads').Worker)('0', { eval: true }));
+      t('eval', () => eval('1'));
+      r.env = Object.keys(process.env).length;
+      console.log(JSON.stringify(r));`;
+    const res = spawnSync(process.execPath, [...sandboxNodeFlags(64), '-e', probe], { env: {}, encoding: 'utf8' });
+    expect(JSON.parse(res.stdout)).toEqual({
+      read: 'ERR_ACCESS_DENIED',
+      write: 'ERR_ACCESS_DENIED',
+      spawn: 'ERR_ACCESS_DENIED',
+      worker: 'ERR_ACCESS_DENIED',
+      eval: 'Code generation from strings disallowed for this context',
+      env: 0,
+    });
+    expect(existsSync(join(dir, 'w'))).toBe(false);
   });
 });

@@ -42,6 +42,11 @@ const MAX_STDOUT = 4 * 1024 * 1024;
 const MAX_RESULT_CHARS = 64 * 1024;
 const permissionFlag = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
 
+/** Node flags of the sandbox process (before `-e <source>`): the process-level layer of the sandbox. */
+export function sandboxNodeFlags(memoryMb: number): string[] {
+  return [permissionFlag, '--no-addons', '--no-warnings', '--disallow-code-generation-from-strings', `--max-old-space-size=${memoryMb}`];
+}
+
 function rssMb(pid: number): number | null {
   try {
     const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -65,8 +70,7 @@ export function runInSandbox(req: SandboxRequest): Promise<SandboxResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [permissionFlag, '--no-addons', '--no-warnings', '--disallow-code-generation-from-strings',
-        `--max-old-space-size=${memoryMb}`, '-e', CHILD_SOURCE],
+      [...sandboxNodeFlags(memoryMb), '-e', CHILD_SOURCE],
       { env: {}, cwd: '/', stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true },
     );
     const outcomes: (TestOutcome | undefined)[] = new Array(req.inputs.length).fill(undefined);
