@@ -23,10 +23,20 @@ export function checkFileName(name: string): void {
   }
 }
 
-async function writeSynced(path: string, data: Uint8Array | string): Promise<void> {
+/** A file's content: text, bytes, or a list of byte parts written one after another. */
+export type FileContent = string | Uint8Array | Uint8Array[];
+
+async function writeSynced(path: string, data: FileContent): Promise<void> {
   const fh = await open(path, 'wx');
   try {
-    await fh.writeFile(data);
+    if (Array.isArray(data)) {
+      for (const part of data) {
+        for (let done = 0; done < part.length; ) {
+          const { bytesWritten } = await fh.write(part, done, Math.min(part.length - done, 1 << 30));
+          done += bytesWritten;
+        }
+      }
+    } else await fh.writeFile(data);
     await fh.sync();
   } finally {
     await fh.close();
@@ -61,7 +71,7 @@ async function exists(path: string): Promise<boolean> {
  */
 export async function writeFolderAtomic(
   dir: string,
-  files: Map<string, Uint8Array | string>,
+  files: Map<string, FileContent>,
   mayReplace: (existing: string[]) => boolean = () => false,
 ): Promise<void> {
   for (const name of files.keys()) checkFileName(name);

@@ -211,3 +211,16 @@ describe('inspectHfFolder', () => {
     expect(other.parameters).toBe(params);
   });
 });
+
+describe('readSafetensorsFile', () => {
+  it('reads tensors in chunks with the same result as the in-memory parser', async () => {
+    const { readSafetensorsFile } = await import('./safetensors-file.ts');
+    const { parseSafetensors } = await import('@tuneloop/model');
+    const dir = join(root, 'chunks');
+    await saveHfFolder(dir, { config: tinyConfig(), weights: randomWeights(tinyConfig(), 'BF16', 8) });
+    const bytes = new Uint8Array(await readFile(join(dir, 'model.safetensors')));
+    const small = await readSafetensorsFile(join(dir, 'model.safetensors'), { chunkBytes: 7 });
+    expectSameTensors(parseSafetensors(bytes).tensors, small.tensors);
+    expect(small.metadata).toEqual({ format: 'pt' });
+  });
+});

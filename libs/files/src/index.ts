@@ -1,9 +1,10 @@
 // @tuneloop/files: File-system adapters: Hugging Face folders on disk, atomic writes.
 export { writeFolderAtomic, checkFileName, FilesError } from './atomic.ts';
+export type { FileContent } from './atomic.ts';
 export { readSafetensorsFile, readSafetensorsHeaderFile } from './safetensors-file.ts';
 export { loadHfFolder, readJsonFile } from './load-hf-folder.ts';
 export type { HfFolder, WeightsLayout, LoadHfFolderOptions } from './load-hf-folder.ts';
-export { saveHfFolder, hfFolderFiles } from './save-hf-folder.ts';
+export { saveHfFolder, hfFolderFiles, DEFAULT_MAX_SHARD_BYTES } from './save-hf-folder.ts';
 export type { SaveHfFolderOptions, WeightInput } from './save-hf-folder.ts';
 export { inspectHfFolder } from './inspect-hf-folder.ts';
 export type { FolderInspection } from './inspect-hf-folder.ts';

@@ -7,7 +7,7 @@ import {
   modelConfigToHf,
   planShards,
   rawFromTensor,
-  serializeSafetensors,
+  serializeSafetensorsParts,
   shardIndexJson,
   validateModelConfig,
   type DType,
@@ -16,7 +16,7 @@ import {
   type RawTensor,
   type Tokenizer,
 } from '@tuneloop/model';
-import { writeFolderAtomic, FilesError } from './atomic.ts';
+import { writeFolderAtomic, FilesError, type FileContent } from './atomic.ts';
 import type { WeightsLayout } from './load-hf-folder.ts';
 
 /** What saveHfFolder accepts per tensor: stored bytes, or anything with tfjs's dataSync/shape. */
@@ -27,7 +27,7 @@ export interface SaveHfFolderOptions {
   weights: Map<string, WeightInput>;
   tokenizer?: Tokenizer | null;
   generationConfig?: Partial<GenerationConfig> | null;
-  /** Split weights into files of at most this many bytes (default: one file). */
+  /** Split weights into files of at most this many bytes (default 5 GB, as transformers' save_pretrained). */
   maxShardBytes?: number;
   /** Reproduce a loaded folder's files (same tensors per file, same order, same metadata). */
   layout?: WeightsLayout;
@@ -50,10 +50,13 @@ function torchDtypeOf(weights: Map<string, RawTensor>): 'float32' | 'float16' | 
   return 'float32';
 }
 
+/** transformers' default max_shard_size ("5GB"). */
+export const DEFAULT_MAX_SHARD_BYTES = 5_000_000_000;
+
 const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
 
 /** The files of a model folder, in memory (name -> content). */
-export function hfFolderFiles(opts: SaveHfFolderOptions): Map<string, Uint8Array | string> {
+export function hfFolderFiles(opts: SaveHfFolderOptions): Map<string, FileContent> {
   validateModelConfig(opts.config);
   const weights = new Map<string, RawTensor>();
   for (const [name, w] of opts.weights) {
@@ -72,13 +75,13 @@ export function hfFolderFiles(opts: SaveHfFolderOptions): Map<string, Uint8Array
       throw new FilesError('refused', `layout: does not match weights (not in layout: ${extra.slice(0, 3).join(', ') || '-'}; missing weights: ${gone.slice(0, 3).join(', ') || '-'})`);
     }
   } else {
-    shards = planShards([...weights], opts.maxShardBytes ?? Infinity);
+    shards = planShards([...weights], opts.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES);
   }
-  const files = new Map<string, Uint8Array | string>();
+  const files = new Map<string, FileContent>();
   files.set('config.json', json(modelConfigToHf(opts.config, opts.rawConfig ?? {}, torchDtypeOf(weights))));
   for (const s of shards) {
     const metadata = opts.layout?.metadata[s.file] ?? { format: 'pt' };
-    files.set(s.file, serializeSafetensors(s.names.map((n) => [n, weights.get(n)!] as [string, RawTensor]), metadata));
+    files.set(s.file, serializeSafetensorsParts(s.names.map((n) => [n, weights.get(n)!] as [string, RawTensor]), metadata));
   }
   if (shards.length > 1 || opts.layout?.sharded) files.set(INDEX_FILE, json(shardIndexJson(shards, weights)));
   if (opts.tokenizer) {

@@ -7,7 +7,7 @@ export { charTokenizer, byteTokenizer, bytesToUnicode, SIMPLE_CHAT_TEMPLATE } fr
 export type { SpecialTokens, SimpleTokenizerOptions } from './tokenizer/simple-tokenizers.ts';
 export { parseSafetensors, parseHeader, readHeaderLength, MAX_HEADER_BYTES } from './safetensors/reader.ts';
 export type { SafetensorsHeader, HeaderEntry, ParsedSafetensors, ReadOptions } from './safetensors/reader.ts';
-export { serializeSafetensors } from './safetensors/writer.ts';
+export { serializeSafetensors, serializeSafetensorsParts } from './safetensors/writer.ts';
 export { SafetensorsError } from './safetensors/errors.ts';
 export type { SafetensorsErrorCode } from './safetensors/errors.ts';
 export { DTYPE_BYTES, isDType, numElements, toFloat32, fromFloat32, floatToHalf, halfToFloat, floatToBf16 } from './safetensors/dtypes.ts';

@@ -18,11 +18,14 @@ function checkTensor(name: string, t: RawTensor): void {
   }
 }
 
-/** Serialize tensors to the safetensors format. Validates everything before allocating the output. */
-export function serializeSafetensors(
+/**
+ * The file as parts: [8-byte length + padded header, tensor data...] (tensor parts view the input bytes,
+ * so a large checkpoint is never copied into one buffer). Validates everything first.
+ */
+export function serializeSafetensorsParts(
   tensors: Map<string, RawTensor> | Iterable<[string, RawTensor]>,
   metadata?: Record<string, string> | null,
-): Uint8Array {
+): Uint8Array[] {
   const list = [...tensors];
   const header: Record<string, unknown> = {};
   if (metadata) {
@@ -40,20 +43,25 @@ export function serializeSafetensors(
     header[name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + t.data.length] };
     offset += t.data.length;
   }
-  let json = new TextEncoder().encode(JSON.stringify(header));
+  const json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.length / 8) * 8;
-  if (padded !== json.length) {
-    const p = new Uint8Array(padded).fill(0x20);
-    p.set(json);
-    json = p;
-  }
-  const out = new Uint8Array(8 + json.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  let pos = 8 + json.length;
-  for (const [, t] of list) {
-    out.set(t.data, pos);
-    pos += t.data.length;
+  const head = new Uint8Array(8 + padded).fill(0x20, 8 + json.length);
+  new DataView(head.buffer).setBigUint64(0, BigInt(padded), true);
+  head.set(json, 8);
+  return [head, ...list.map(([, t]) => t.data)];
+}
+
+/** Serialize tensors to one safetensors file in memory (see serializeSafetensorsParts). */
+export function serializeSafetensors(
+  tensors: Map<string, RawTensor> | Iterable<[string, RawTensor]>,
+  metadata?: Record<string, string> | null,
+): Uint8Array {
+  const parts = serializeSafetensorsParts(tensors, metadata);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
   }
   return out;
 }
