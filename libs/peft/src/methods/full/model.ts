@@ -9,8 +9,8 @@ import { loadUnits, saveUnits, setUnitsTrainable } from './layer.ts';
 /** Train the units selected by `trains` and freeze the rest (full: all). */
 export function applyUnitSelection(host: PeftHost, methodName: string, config: Record<string, unknown>, trains: (m: string) => boolean): PeftModel {
   const units = baseUnits(host);
+  if (!units.some((u) => trains(u.module))) throw new Error(`${methodName}: the rules select no parameter of the model`);
   const trainableWeights = setUnitsTrainable(units, trains);
-  if (trainableWeights.size === 0) throw new Error(`${methodName}: the rules select no parameter of the model`);
   return new PeftModel({
     methodName,
     config,
