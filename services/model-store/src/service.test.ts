@@ -1,21 +1,23 @@
-// model-store on a real port: grpc.health.v1 answers SERVING through the generated client, and a method
-// not built yet answers UNIMPLEMENTED naming the issue that builds it.
-import { credentials, status, type ServiceError } from '@grpc/grpc-js';
-import {
-  ListModelsRequest,
-  ModelStoreServiceClient,
-  HealthCheckResponse_ServingStatus,
-  HealthClient,
-} from '@tuneloop/proto';
+// model-store on a real port: grpc.health.v1 answers SERVING, ListModels answers on an empty store,
+// and TUNELOOP_MODEL_STORE_BACKEND is validated with a message naming the variable.
+import { rm } from 'node:fs/promises';
+import { credentials } from '@grpc/grpc-js';
+import { HealthCheckResponse_ServingStatus, HealthClient, ListModelsRequest, ModelStoreServiceClient, type ListModelsResponse } from '@tuneloop/proto';
 import { startTestServices, type TestServices } from '@tuneloop/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVICE_NAME, modelStore } from './service.ts';
+import { tempDir } from '../test/fixtures/folders.ts';
+import { SERVICE_NAME, backendFromEnv, modelStore } from './service.ts';
 
 let svc: TestServices;
+let home: string;
 beforeAll(async () => {
-  svc = await startTestServices([modelStore]);
+  home = await tempDir();
+  svc = await startTestServices([modelStore], { TUNELOOP_HOME: home });
 });
-afterAll(() => svc.close());
+afterAll(async () => {
+  await svc.close();
+  await rm(home, { recursive: true, force: true });
+});
 
 describe('model-store service', () => {
   it('answers health SERVING on its real port', async () => {
@@ -28,13 +30,18 @@ describe('model-store service', () => {
     expect(res.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
   });
 
-  it('answers UNIMPLEMENTED for a method not built yet, naming the issue', async () => {
+  it('lists no models in an empty store', async () => {
     const client = new ModelStoreServiceClient(svc.target, credentials.createInsecure());
-    const err = await new Promise<ServiceError | null>((resolve) =>
-      client.listModels(ListModelsRequest.fromPartial({}), (e) => resolve(e)),
+    const res = await new Promise<ListModelsResponse>((resolve, reject) =>
+      client.listModels(ListModelsRequest.fromPartial({}), (e, r) => (e ? reject(e) : resolve(r))),
     );
     client.close();
-    expect(err?.code).toBe(status.UNIMPLEMENTED);
-    expect(err?.details).toContain('issue 4');
+    expect(res.models).toEqual([]);
+  });
+
+  it('reads TUNELOOP_MODEL_STORE_BACKEND', () => {
+    expect(backendFromEnv({})).toBe('fs');
+    expect(backendFromEnv({ TUNELOOP_MODEL_STORE_BACKEND: 'nats' })).toBe('nats');
+    expect(() => backendFromEnv({ TUNELOOP_MODEL_STORE_BACKEND: 's3' })).toThrow('TUNELOOP_MODEL_STORE_BACKEND: must be one of fs, nats, got "s3"');
   });
 });

@@ -1,0 +1,77 @@
+// Client side of the model store's chunked transfers (used by the CLI and tests): upload a folder
+// (header, then each file in chunks) and download a file resuming from an offset.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ClientReadableStream, ClientWritableStream, ServiceError } from '@grpc/grpc-js';
+import type { FileEntry, GetModelResponse, ModelStoreServiceClient, UploadAdapterRequest, UploadModelRequest } from '@tuneloop/proto';
+
+export const UPLOAD_CHUNK = 256 * 1024;
+
+/** The plain files of a folder with size and SHA-256 (hidden files and sub-folders skipped). */
+export async function folderEntries(dir: string): Promise<FileEntry[]> {
+  const out: FileEntry[] = [];
+  for (const name of (await readdir(dir)).sort()) {
+    if (name.startsWith('.')) continue;
+    const s = await stat(join(dir, name));
+    if (!s.isFile()) continue;
+    const h = createHash('sha256');
+    for await (const c of createReadStream(join(dir, name))) h.update(c as Buffer);
+    out.push({ path: name, size: s.size, sha256: h.digest('hex') });
+  }
+  return out;
+}
+
+/** Writes one message, waiting for the stream to drain when its buffer is full. */
+async function write<T>(call: ClientWritableStream<T>, msg: T): Promise<void> {
+  if (!call.write(msg)) await new Promise<void>((resolve) => call.once('drain', resolve));
+}
+
+/** Streams each file of `dir` in chunks after `header`; `progress(bytesSent)` after each chunk. */
+export async function sendFolder<T extends UploadModelRequest | UploadAdapterRequest>(
+  call: ClientWritableStream<T>,
+  header: T,
+  dir: string,
+  files: FileEntry[],
+  progress: (sent: number) => void = () => {},
+): Promise<void> {
+  await write(call, header);
+  let sent = 0;
+  for (const f of files) {
+    let offset = 0;
+    const chunks = f.size === 0 ? [Buffer.alloc(0)] : createReadStream(join(dir, f.path), { highWaterMark: UPLOAD_CHUNK });
+    for await (const data of chunks as AsyncIterable<Buffer>) {
+      const last = offset + data.length === f.size;
+      await write(call, { part: { $case: 'chunk', value: { path: f.path, offset, data, sha256: last ? f.sha256 : '', last } } } as T);
+      offset += data.length;
+      sent += data.length;
+      progress(sent);
+    }
+  }
+  call.end();
+}
+
+/** Resolves with the unary response of a client-streaming call (or rejects with its ServiceError). */
+export function responseOf<R, C>(start: (cb: (err: ServiceError | null, res?: R) => void) => C): {
+  call: C;
+  done: Promise<R>;
+} {
+  let call!: C;
+  const done = new Promise<R>((resolve, reject) => {
+    call = start((err, res) => (err ? reject(err) : resolve(res as R)));
+  });
+  return { call, done };
+}
+
+/** Collects a download stream; `onChunk` sees every chunk (offset, data, last, sha256). */
+export async function receive(
+  stream: ClientReadableStream<GetModelResponse>,
+  onChunk: (c: NonNullable<GetModelResponse['chunk']>) => void | Promise<void>,
+): Promise<void> {
+  for await (const msg of stream as AsyncIterable<GetModelResponse>) {
+    if (msg.chunk) await onChunk(msg.chunk);
+  }
+}
+
+export type { ModelStoreServiceClient };
