@@ -11,3 +11,4 @@ export { QuantizedLinear, quantizeLinear, DEFAULT_TILE_ELEMENTS } from './quanti
 export type { QuantizedLinearOptions } from './quantized-linear.ts';
 export { quantizeModelLinears } from './quantize-model.ts';
 export type { QuantizableModel, QuantizeModelOptions, QuantizeModelReport } from './quantize-model.ts';
+export { quantizedToTensors, quantizedFromTensors, hasQuantizedWeight } from './tensor-layout.ts';
