@@ -64,4 +64,17 @@ describe('loadModel / saveModel', () => {
     await saveHfFolder(dir, { config, weights: randomWeights(config, 'F32'), tokenizer: charTokenizer('abc') });
     await expect(loadModel(dir)).rejects.toThrow(/tokenizer.json has ids up to 6 but config.json vocab_size is 5/);
   });
+
+  it('accepts a stored lm_head on a tied model only when it equals the embedding', async () => {
+    const config = tinyConfig({ tieWordEmbeddings: true });
+    const weights = randomWeights(config, 'F32', 2);
+    const embed = weights.get('model.embed_tokens.weight')!;
+    const dir = join(root, 'tied-with-head');
+    await saveHfFolder(dir, { config, weights: new Map([...weights, ['lm_head.weight', { ...embed, data: embed.data.slice() }]]) });
+    const loaded = await loadModel(dir);
+    loaded.model.dispose();
+    const other = randomWeights(tinyConfig({ tieWordEmbeddings: false }), 'F32', 9).get('lm_head.weight')!;
+    await saveHfFolder(dir, { config, weights: new Map([...weights, ['lm_head.weight', other]]) });
+    await expect(loadModel(dir)).rejects.toThrow(/lm_head.weight differs from model.embed_tokens.weight/);
+  });
 });

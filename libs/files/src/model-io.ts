@@ -23,7 +23,17 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
       `${dir}: tokenizer.json has ids up to ${folder.tokenizer.vocabSize - 1} but config.json vocab_size is ${folder.config.vocabSize}`,
     );
   }
-  const tensors = tensorsFromRaw(folder.weights);
+  const weights = new Map(folder.weights);
+  const head = weights.get('lm_head.weight');
+  if (folder.config.tieWordEmbeddings && head) {
+    // Some writers store the tied head too; accept it only if it really is the embedding.
+    const embed = weights.get('model.embed_tokens.weight')!;
+    if (head.dtype !== embed.dtype || !Buffer.from(head.data).equals(Buffer.from(embed.data))) {
+      throw new FilesError('invalid_file', `${dir}: tie_word_embeddings is true but lm_head.weight differs from model.embed_tokens.weight`);
+    }
+    weights.delete('lm_head.weight');
+  }
+  const tensors = tensorsFromRaw(weights);
   let model: CausalLM;
   try {
     model = new CausalLM(folder.config, tensors);
