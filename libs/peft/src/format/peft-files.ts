@@ -43,7 +43,12 @@ export function loadAdapter(
   files: AdapterFiles,
   opts: { method?: string; seed?: number; overrides?: Record<string, unknown> } = {},
 ): PeftModel {
-  const method = detectMethod(files.adapterConfig, opts.method);
+  const j = files.adapterConfig;
+  if (Array.isArray(j.modules_to_save) && j.modules_to_save.length > 0) {
+    throw new Error(`modules_to_save: fully trained extra modules are not supported, got ${JSON.stringify(j.modules_to_save)}`);
+  }
+  if (j.lora_bias === true) throw new Error('lora_bias: trained LoRA biases are not supported');
+  const method = detectMethod(j, opts.method);
   const fromFile = method.fromAdapterConfig(files.adapterConfig);
   const config = opts.overrides ? method.parseConfig({ ...fromFile, ...opts.overrides }) : fromFile;
   const model = method.apply(host, config, { seed: opts.seed ?? 0 });

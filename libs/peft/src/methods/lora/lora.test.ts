@@ -152,6 +152,7 @@ describe('LoRA files (Hugging Face PEFT format)', () => {
     expect(() => loadAdapter(model, extra)).toThrow(/unexpected tensor 'base_model\.model\.model\.layers\.0\.mlp\.up_proj\.lora_A\.weight'/);
     expect(model.linears().get('model.layers.0.self_attn.q_proj')).toBe(model.baseLinear('model.layers.0.self_attn.q_proj'));
     expect(() => loadAdapter(model, { adapterConfig: { peft_type: 'IA3' }, tensors: new Map() })).toThrow(/unsupported adapter type "IA3"/);
+    expect(() => loadAdapter(model, { ...files, adapterConfig: { ...files.adapterConfig, modules_to_save: ['lm_head'] } })).toThrow(/modules_to_save: .* not supported/);
     model.dispose();
   });
 });
