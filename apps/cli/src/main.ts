@@ -8,6 +8,7 @@ const commandGroups: (() => Promise<{ register: Register }>)[] = [
   () => import('./commands/pretrain.ts'),
   () => import('./commands/doctor.ts'),
   () => import('./commands/peft.ts'),
+  () => import('./commands/labeling.ts'),
 ];
 
 export async function main(argv: string[]): Promise<number> {

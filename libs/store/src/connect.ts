@@ -36,14 +36,14 @@ export function storeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Store
   return { url: env.TUNELOOP_DATABASE_URL || undefined, home: env.TUNELOOP_HOME || '.tuneloop' };
 }
 
-export function isPostgresUrl(url: string | undefined): url is string {
+export function isPostgresUrl(url: string | undefined): boolean {
   return !!url && /^postgres(ql)?:\/\//i.test(url);
 }
 
 export async function openStore(opts: StoreOptions = storeOptionsFromEnv()): Promise<Store> {
   let store: Store;
   if (isPostgresUrl(opts.url)) {
-    store = await openPostgres(opts.url, opts);
+    store = await openPostgres(opts.url as string, opts);
   } else {
     if (opts.schema) throw new Error('schema: only supported for PostgreSQL');
     const file = opts.url ? opts.url.replace(/^sqlite:/, '') : path.join(opts.home ?? '.tuneloop', 'tuneloop.db');

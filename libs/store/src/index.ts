@@ -15,3 +15,6 @@ export type {
 } from './schema.ts';
 export { openTestStore, TEST_PG_URL } from './test-stores.ts';
 export type { TestStore } from './test-stores.ts';
+export { hashPassword, verifyPassword, checkPasswordPolicy, PASSWORD_MIN_LENGTH } from './passwords.ts';
+export { insertUser, listUserRecords, normaliseEmail, UserExistsError } from './users.ts';
+export type { UserRecord, UserRole } from './users.ts';

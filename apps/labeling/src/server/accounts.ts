@@ -1,10 +1,9 @@
 // Accounts and sessions: users with roles (annotator, admin), scrypt-hashed passwords, session
 // tokens stored only as their SHA-256, a CSRF token per session, and the first admin from the env.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Database } from '@tuneloop/store';
+import { insertUser, listUserRecords, UserExistsError, verifyPassword, type Database } from '@tuneloop/store';
 import { AppError, conflict, invalid } from './errors.ts';
-import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.ts';
 import { FailureLimiter } from './rate-limit.ts';
 
 export type Role = 'admin' | 'annotator';
@@ -12,34 +11,22 @@ export interface SessionUser { id: string; email: string; role: Role }
 export interface Session { user: SessionUser; csrfToken: string; expiresAt: number }
 
 export const SESSION_TTL_MS = 7 * 24 * 3600_000;
-const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-export function normaliseEmail(email: unknown): string {
-  if (typeof email !== 'string' || !EMAIL_RE.test(email.trim())) throw invalid(`email: must be an e-mail address, got ${JSON.stringify(String(email).slice(0, 80))}`);
-  return email.trim().toLowerCase();
-}
-
 export async function createUser(db: Kysely<Database>, email: unknown, password: unknown, role: unknown): Promise<SessionUser> {
-  const e = normaliseEmail(email);
-  if (role !== 'admin' && role !== 'annotator') throw invalid(`role: must be admin or annotator, got ${JSON.stringify(role)}`);
-  let pw: string;
   try {
-    pw = checkPasswordPolicy(password);
+    const u = await insertUser(db, email, password, role);
+    return { id: u.id, email: u.email, role: u.role };
   } catch (err) {
-    throw invalid((err as Error).message);
+    if (err instanceof UserExistsError) throw conflict(err.message);
+    if (err instanceof RangeError) throw invalid(err.message);
+    throw err;
   }
-  const exists = await db.selectFrom('users').select('id').where('email', '=', e).executeTakeFirst();
-  if (exists) throw conflict(`email: ${e} already has an account`);
-  const user = { id: randomUUID(), email: e, role: role as Role };
-  await db.insertInto('users').values({ ...user, password_hash: await hashPassword(pw), created_at: Date.now() }).execute();
-  return user;
 }
 
 export async function listUsers(db: Kysely<Database>): Promise<(SessionUser & { createdAt: number })[]> {
-  const rows = await db.selectFrom('users').select(['id', 'email', 'role', 'created_at']).orderBy('created_at').execute();
-  return rows.map((r) => ({ id: r.id, email: r.email, role: r.role, createdAt: r.created_at }));
+  return listUserRecords(db);
 }
 
 /** Create the admin from TUNELOOP_ADMIN_EMAIL / _PASSWORD when no admin exists yet (first start). */

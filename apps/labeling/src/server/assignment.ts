@@ -48,13 +48,26 @@ export async function reapExpiredLeases(db: Kysely<Database>, projectId: string,
   return returned;
 }
 
+/** K never changes after a project is created: cache it per process. */
+const kCache = new Map<string, number>();
+/** Reap abandoned leases of a project at most once per second per process. */
+const lastReap = new Map<string, number>();
+const REAP_EVERY_MS = 1000;
+
 /** The annotator's current lease in the project, or a newly claimed one; null when nothing is left. */
 export async function nextItem(db: Kysely<Database>, userId: string, projectId: string, leaseMs: number, now = Date.now()): Promise<Item | null> {
   const held = await db.selectFrom('assignments').selectAll().where('user_id', '=', userId).where('project_id', '=', projectId).where('status', '=', 'leased').where('expires_at', '>', now).orderBy('leased_at', 'desc').executeTakeFirst();
   if (held) return toItem(db, held);
-  await reapExpiredLeases(db, projectId, now);
-  const project = await db.selectFrom('projects').select(['k']).where('id', '=', projectId).executeTakeFirst();
-  if (!project) throw notFound(`project ${JSON.stringify(projectId)} not found`);
+  if (now - (lastReap.get(projectId) ?? -Infinity) >= REAP_EVERY_MS) {
+    lastReap.set(projectId, now);
+    await reapExpiredLeases(db, projectId, now);
+  }
+  let k = kCache.get(projectId);
+  if (k === undefined) {
+    const project = await db.selectFrom('projects').select(['k']).where('id', '=', projectId).executeTakeFirst();
+    if (!project) throw notFound(`project ${JSON.stringify(projectId)} not found`);
+    kCache.set(projectId, (k = project.k));
+  }
   for (let attempt = 0; attempt < 4; attempt++) {
     const candidates = await db
       .selectFrom('comparisons as c')
@@ -68,7 +81,7 @@ export async function nextItem(db: Kysely<Database>, userId: string, projectId: 
       .execute();
     if (candidates.length === 0) return null;
     for (const c of candidateOrder(candidates, Math.random)) {
-      const claimed = await tryClaim(db, c.id, userId, projectId, project.k, leaseMs, now);
+      const claimed = await tryClaim(db, c.id, userId, projectId, k, leaseMs, now);
       if (claimed) return toItem(db, claimed);
     }
   }

@@ -5,8 +5,14 @@ import type { Database } from '@tuneloop/store';
 
 export interface Progress { myRankings: number; completed: number; total: number }
 
-export async function annotatorProgress(db: Kysely<Database>, userId: string, projectId: string): Promise<Progress> {
-  const mine = await db.selectFrom('rankings').select((eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirstOrThrow();
+/** Project-wide counts change slowly relative to requests: recomputed at most every 2 s per process. */
+const projectCounts = new Map<string, { at: number; completed: number; total: number }>();
+const COUNTS_TTL_MS = 2000;
+
+export async function annotatorProgress(db: Kysely<Database>, userId: string, projectId: string, now = Date.now()): Promise<Progress> {
+  const mine = await db.selectFrom('rankings').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).where('project_id', '=', projectId).executeTakeFirstOrThrow();
+  const cached = projectCounts.get(projectId);
+  if (cached && now - cached.at < COUNTS_TTL_MS) return { myRankings: Number(mine.n), completed: cached.completed, total: cached.total };
   const total = await db.selectFrom('comparisons').select((eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow();
   const p = await db.selectFrom('projects').select('annotators_per_item').where('id', '=', projectId).executeTakeFirst();
   const done = await db
@@ -14,6 +20,7 @@ export async function annotatorProgress(db: Kysely<Database>, userId: string, pr
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('per.n', '>=', p?.annotators_per_item ?? 1)
     .executeTakeFirstOrThrow();
+  projectCounts.set(projectId, { at: now, completed: Number(done.n), total: Number(total.n) });
   return { myRankings: Number(mine.n), completed: Number(done.n), total: Number(total.n) };
 }
 

@@ -1,7 +1,7 @@
 // Projects (name, Markdown guidelines, annotators per comparison, K) and the JSONL import of their
 // comparisons (all or nothing, in one transaction).
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, ProjectsTable } from '@tuneloop/store';
 import { invalid, notFound } from './errors.ts';
 import { ImportError, parseComparisonsJsonl } from '../lib/import-jsonl.ts';
@@ -75,5 +75,8 @@ export async function importComparisons(db: Kysely<Database>, projectId: string,
   await db.transaction().execute(async (trx) => {
     for (let i = 0; i < rows.length; i += 200) await trx.insertInto('comparisons').values(rows.slice(i, i + 200)).execute();
   });
+  // Refresh the planner statistics (same statement on SQLite and PostgreSQL): right after a bulk
+  // import PostgreSQL would otherwise plan the queue query for an empty table.
+  await sql`analyze comparisons`.execute(db);
   return { imported: rows.length, rounds: [...new Set(rows.map((r) => r.round))].sort((a, b) => a - b) };
 }

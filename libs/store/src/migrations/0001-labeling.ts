@@ -44,7 +44,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('source_line', 'integer')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('comparisons_pool').on('comparisons').columns(['project_id', 'open_slots']).execute();
+  await db.schema.createIndex('comparisons_pool').on('comparisons').columns(['project_id', 'open_slots', 'created_at']).execute();
 
   await db.schema
     .createTable('assignments')
