@@ -166,16 +166,25 @@ describe.each(['sqlite', 'postgres'] as const)('labeling store suite on %s', (di
     expect(d.pairwiseAgreement).toBeGreaterThan(0);
   });
 
-  it('outbox: NATS unreachable -> rows wait; back -> each event delivered exactly once', async () => {
+  it('outbox: annotators submit while NATS is unreachable; once it is back each event arrives exactly once', async () => {
     const due = Date.now() + 60_000;
-    const pending = await pendingOutbox(store.db);
-    expect(pending).toBeGreaterThan(0);
-    const down = new OutboxRelay(store.db, { url: `nats://127.0.0.1:${await closedPort()}`, prefix });
-    const t1 = await down.tick(due);
-    expect(t1.sent).toBe(0);
-    expect(t1.error).toMatch(/cannot connect/);
+    // The relay runs (and keeps failing) against a closed port while five annotators submit.
+    const down = new OutboxRelay(store.db, { url: `nats://127.0.0.1:${await closedPort()}`, prefix, intervalMs: 50 });
+    down.start();
+    const p = await createProject(store.db, { name: 'while down', annotatorsPerItem: 5, k: 3 });
+    await importComparisons(store.db, p.id, jsonl(2, 3));
+    await Promise.all(users.slice(0, 5).map(async (u) => {
+      for (let it = await nextItem(store.db, u.id, p.id, LEASE); it; it = await nextItem(store.db, u.id, p.id, LEASE)) {
+        await submitRanking(store.db, u.id, { assignmentId: it.assignmentId, ranking: [[2], [0], [1]] }, { undoGraceMs: 0 });
+      }
+    }));
+    expect((await down.tick(due)).error).toMatch(/cannot connect/);
     await down.stop();
-    expect(await pendingOutbox(store.db)).toBe(pending);
+    expect(await store.db.selectFrom('rankings').select('id').where('project_id', '=', p.id).execute()).toHaveLength(10);
+    const pending = await pendingOutbox(store.db);
+    expect(pending).toBeGreaterThanOrEqual(10 * 3);
+    expect(await store.db.selectFrom('outbox').select('id').where('sent_at', 'is not', null).execute()).toHaveLength(0);
+    // Pointed at the real server, the relay sends everything in batches.
     const up = new OutboxRelay(store.db, { url: NATS_URL, prefix, batch: 7 });
     expect((await up.tick(due)).sent).toBe(pending);
     expect(await pendingOutbox(store.db)).toBe(0);
