@@ -32,7 +32,7 @@ export const ARITH_DEFAULT: ArithPretrainSettings = {
   numHeads: 4,
   numKvHeads: 2,
   intermediateSize: 384,
-  steps: 1000,
+  steps: 1200,
   batchSize: 32,
   seqLen: 48,
   peakLr: 3e-3,

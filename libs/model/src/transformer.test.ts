@@ -158,3 +158,18 @@ describe.each(['wasm', 'cpu'] as const)('transformer on %s', (backend) => {
     m.dispose();
   });
 });
+
+describe('positions', () => {
+  it('grows the RoPE tables on demand and rejects sequences past maxPositionEmbeddings', async () => {
+    await initBackend({ backend: 'wasm', quiet: true });
+    const cfg = { ...TINY_LLAMA, maxPositionEmbeddings: 2048 };
+    const m = tinyModel(cfg);
+    const long = [Array.from({ length: 1500 }, (_, i) => i % 17)];
+    const logits = tf.tidy(() => m.forward({ inputIds: long }, { lastOnly: true }).shape);
+    expect(logits).toEqual([1, 1, 17]);
+    expect(() => m.forward({ inputIds: [new Array(2049).fill(1)] })).toThrow(
+      'inputIds: a sequence needs 2049 positions, above maxPositionEmbeddings (2048)',
+    );
+    m.dispose();
+  });
+});

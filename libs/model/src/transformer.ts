@@ -32,7 +32,7 @@ export class CausalLM {
   readonly norms = new Map<string, tf.Variable<tf.Rank.R1>>(); // HF name -> [d]
   private readonly table = new Map<string, LinearModule>();
   private readonly base = new Map<string, DenseLinear>(); // the dense linears the model was built with
-  private readonly rope: RopeTables;
+  private rope: RopeTables; // grown on demand up to maxPositionEmbeddings (real checkpoints declare 32k-128k)
 
   /** Builds from HF-layout weights (see expectedWeightShapes); tensors are copied, the caller keeps ownership. */
   constructor(config: ModelConfig, weights: Map<string, tf.Tensor>) {
@@ -70,7 +70,7 @@ export class CausalLM {
     }
     addNorm('model.norm');
     if (!config.tieWordEmbeddings) addLinear('lm_head', false);
-    this.rope = ropeTables(config);
+    this.rope = ropeTables(config, Math.min(config.maxPositionEmbeddings, 1024));
   }
 
   /** The linear table, by HF module path (includes 'lm_head' when untied). */
@@ -167,6 +167,9 @@ export class CausalLM {
     if (cache && cache.length > 0 && cache.mask.length !== b) {
       throw new Error(`cache: holds ${cache.mask.length} sequences, got a batch of ${b}`);
     }
+    let longest = 0;
+    for (let i = 0; i < b; i++) longest = Math.max(longest, (cache?.nextPosition[i] ?? 0) + mask[i].reduce((a, m) => a + (m ? 1 : 0), 0));
+    this.ensureRope(longest);
     // Position ids count real tokens only, so left padding does not shift positions: pos = cumsum(mask) - 1.
     const pos = new Int32Array(b * t);
     const nextPos: number[] = [];
@@ -175,9 +178,6 @@ export class CausalLM {
       for (let j = 0; j < t; j++) {
         pos[i * t + j] = Math.min(Math.max(p - (mask[i][j] ? 0 : 1), 0), this.rope.maxPositions - 1);
         if (mask[i][j]) {
-          if (p >= this.rope.maxPositions) {
-            throw new Error(`inputIds: sequence ${i} exceeds maxPositionEmbeddings (${this.rope.maxPositions})`);
-          }
           pos[i * t + j] = p;
           p++;
         }
@@ -223,6 +223,18 @@ export class CausalLM {
       cache.nextPosition = nextPos;
     }
     return logits;
+  }
+
+  /** Makes the RoPE tables cover `positions` positions (doubling), or throws past maxPositionEmbeddings. */
+  private ensureRope(positions: number): void {
+    const max = this.config.maxPositionEmbeddings;
+    if (positions > max) throw new Error(`inputIds: a sequence needs ${positions} positions, above maxPositionEmbeddings (${max})`);
+    if (positions <= this.rope.maxPositions) return;
+    let n = this.rope.maxPositions;
+    while (n < positions) n *= 2;
+    this.rope.cos.dispose();
+    this.rope.sin.dispose();
+    this.rope = ropeTables(this.config, Math.min(n, max));
   }
 
   dispose(): void {

@@ -94,7 +94,7 @@ export function register(program: Command): void {
     .description('Train the tiny base model from scratch on a synthetic task and save it as a Hugging Face folder')
     .requiredOption('--task <task>', 'synthetic task (arith)')
     .option('--out <dir>', 'output folder (default $TUNELOOP_HOME/models/tiny-arith)')
-    .option('--steps <n>', 'optimizer steps (default 1000; 250 with --small)', (v) => Number(v))
+    .option('--steps <n>', 'optimizer steps (default 1200; 250 with --small)', (v) => Number(v))
     .option('--seed <s>', 'seed of the corpus and the initial weights (default 1)', (v) => Number(v))
     .option('--small', 'the small, fast setting used by tests (lower accuracy)')
     .option('--force', 'retrain even when the folder already holds this model')
