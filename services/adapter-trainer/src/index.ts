@@ -1,2 +1,10 @@
 // @tuneloop/adapter-trainer: SFT with full, partial and LoRA-family fine-tuning.
-export { adapterTrainer, SERVICE_NAME } from './service.ts';
+export { adapterTrainer, adapterTrainerApi, adapterTrainerHandlers, SERVICE_NAME } from './service.ts';
+export { startSftWorker, SFT_DURABLE } from './worker.ts';
+export type { SftWorkerOptions } from './worker.ts';
+export { validateRequest, resolveBaseDir, resolveDatasetPath } from './prepare.ts';
+export type { SftJobSpec, SftTraining } from './job-spec.ts';
+export { adapterDirOf } from './train-job.ts';
+export { checkpointDir, readCheckpoint } from './checkpoint.ts';
+export { SftLoop } from './train/sft-loop.ts';
+export type { LoopConfig, LoopHooks, LoopState, StepReport } from './train/sft-loop.ts';
