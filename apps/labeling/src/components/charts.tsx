@@ -57,19 +57,20 @@ export function ProgressChart({ title, rows }: { title: string; rows: { label: s
 export function Histogram({ title, bins }: { title: string; bins: { label: string; count: number }[] }) {
   const width = 560;
   const h = 160;
+  const top = 18;
   const max = Math.max(1, ...bins.map((b) => b.count));
   const bw = (width - 20) / bins.length;
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>
-      <svg viewBox={`0 0 ${width} ${h + 36}`} width="100%" role="img" aria-label={`${title}: ${bins.map((b) => `${b.label}: ${b.count}`).join(', ')}`}>
+      <svg viewBox={`0 0 ${width} ${h + top + 30}`} width="100%" role="img" aria-label={`${title}: ${bins.map((b) => `${b.label}: ${b.count}`).join(', ')}`}>
         {bins.map((b, i) => {
           const bh = (b.count / max) * h;
           return (
             <g key={i}>
-              <rect x={10 + i * bw + 3} y={h - bh + 4} width={bw - 6} height={bh} rx={2} className="chart-bar" />
-              <text x={10 + i * bw + bw / 2} y={h + 20} textAnchor="middle" className="chart-label">{b.label}</text>
-              {b.count > 0 && <text x={10 + i * bw + bw / 2} y={h - bh} textAnchor="middle" className="chart-value">{b.count}</text>}
+              <rect x={10 + i * bw + 3} y={top + h - bh} width={bw - 6} height={bh} rx={2} className="chart-bar" />
+              <text x={10 + i * bw + bw / 2} y={top + h + 18} textAnchor="middle" className="chart-label">{b.label}</text>
+              {b.count > 0 && <text x={10 + i * bw + bw / 2} y={top + h - bh - 4} textAnchor="middle" className="chart-value">{b.count}</text>}
             </g>
           );
         })}
