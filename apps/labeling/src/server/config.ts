@@ -1,5 +1,6 @@
 // Configuration of the labeling app from TUNELOOP_* environment variables, validated once at start
 // (one clear error per bad value).
+import path from 'node:path';
 
 export interface LabelingConfig {
   home: string;
@@ -31,7 +32,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LabelingConfig
   const adminPassword = env.TUNELOOP_ADMIN_PASSWORD || undefined;
   if (!!adminEmail !== !!adminPassword) throw new RangeError('TUNELOOP_ADMIN_EMAIL / TUNELOOP_ADMIN_PASSWORD: set both or neither');
   return {
-    home: env.TUNELOOP_HOME || '.tuneloop',
+    // `npm start -w @tuneloop/labeling` runs in apps/labeling: a relative home is taken from where
+    // npm was invoked (INIT_CWD), so the app and the CLI share ./.tuneloop at the repository root.
+    home: path.resolve(env.INIT_CWD || process.cwd(), env.TUNELOOP_HOME || '.tuneloop'),
     databaseUrl: env.TUNELOOP_DATABASE_URL || undefined,
     natsUrl: env.TUNELOOP_NATS_URL || 'nats://127.0.0.1:4222',
     busPrefix: env.TUNELOOP_BUS_PREFIX ?? '',
