@@ -3,3 +3,11 @@ export { ARITH_ALPHABET, arithCorpus, takeArith, heldOutAdditions, isHeldOut } f
 export type { ArithExample, ArithCorpusOptions } from './arith.ts';
 export { parseSftJsonl, DatasetError } from './jsonl/sft-jsonl.ts';
 export type { SftExample, ChatTurn, ParseSftOptions } from './jsonl/sft-jsonl.ts';
+export { RESPONSE_KINDS, RAMBLES, parseAddition, groundTruthScore, candidateResponse, preferenceTask } from './preference/task.ts';
+export type { ResponseKind, GroundTruthPair, PreferenceTaskOptions } from './preference/task.ts';
+export { simulatedAnnotator } from './preference/annotator.ts';
+export type { PreferencePair, AnnotatorOptions, SimulatedAnnotator } from './preference/annotator.ts';
+export { unpairPreferences } from './preference/kto.ts';
+export type { KtoExample } from './preference/kto.ts';
+export { parsePreferenceJsonl, parseKtoJsonl, writePreferenceJsonl, writeKtoJsonl, isEmptyContent } from './preference/preference-jsonl.ts';
+export type { Content, PreferenceRecord, KtoRecord } from './preference/preference-jsonl.ts';
