@@ -23,6 +23,11 @@ export interface CheckpointMeta {
   writtenAt: string;
 }
 
+/** A plain Uint8Array copy: a Node Buffer's slice() is a view, which toFloat32's copy-by-slice relies on not being. */
+async function readBytes(file: string): Promise<Uint8Array> {
+  return new Uint8Array(await readFile(file));
+}
+
 export function checkpointDir(home: string, jobId: string): string {
   return path.join(home, 'jobs', jobId, 'checkpoint');
 }
@@ -57,9 +62,9 @@ export async function readCheckpoint(dir: string): Promise<{ meta: CheckpointMet
   }
   const meta = JSON.parse(metaText) as CheckpointMeta;
   const weights: LoopState['weights'] = new Map();
-  for (const [n, t] of parseSafetensors(await readFile(path.join(dir, WEIGHTS_FILE))).tensors) weights.set(n, { shape: [...t.shape], data: toFloat32(t) });
+  for (const [n, t] of parseSafetensors(await readBytes(path.join(dir, WEIGHTS_FILE))).tensors) weights.set(n, { shape: [...t.shape], data: toFloat32(t) });
   const moments: LoopState['optimizer']['moments'] = new Map();
-  const opt = parseSafetensors(await readFile(path.join(dir, OPTIMIZER_FILE))).tensors;
+  const opt = parseSafetensors(await readBytes(path.join(dir, OPTIMIZER_FILE))).tensors;
   for (const [key, t] of opt) {
     if (!key.endsWith('.exp_avg')) continue;
     const n = key.slice(0, -'.exp_avg'.length);
