@@ -75,3 +75,42 @@ export async function receive(
 }
 
 export type { ModelStoreServiceClient };
+
+/** A client for TUNELOOP_GRPC_ADDR (or `target`), with the 16 MiB message limit of the services. */
+export async function connectStore(target?: string): Promise<ModelStoreServiceClient> {
+  const [{ credentials }, { ModelStoreServiceClient: Client }, { loadConfig, grpcTarget }] = await Promise.all([
+    import('@grpc/grpc-js'),
+    import('@tuneloop/proto'),
+    import('@tuneloop/service-kit'),
+  ]);
+  const config = loadConfig();
+  return new Client(target ?? grpcTarget(config.grpcHost, config.grpcPort), credentials.createInsecure(), {
+    'grpc.max_receive_message_length': config.maxReceiveBytes,
+    'grpc.max_send_message_length': config.maxReceiveBytes,
+  });
+}
+
+/** A one-line transfer progress bar on stderr ("\r" redraws); silent when `enabled` is false. */
+export function progressBar(label: string, total: number, enabled: boolean): { update(done: number): void; end(): void } {
+  const started = performance.now();
+  let last = 0;
+  const draw = (done: number) => {
+    const width = 24;
+    const frac = total > 0 ? Math.min(1, done / total) : 1;
+    const secs = (performance.now() - started) / 1000;
+    const mbs = secs > 0 ? done / 1e6 / secs : 0;
+    process.stderr.write(`\r${label} [${'#'.repeat(Math.round(frac * width)).padEnd(width, '-')}] ${(frac * 100).toFixed(0).padStart(3)}% ${(done / 1e6).toFixed(1)}/${(total / 1e6).toFixed(1)} MB ${mbs.toFixed(1)} MB/s `);
+  };
+  return {
+    update(done) {
+      if (!enabled || performance.now() - last < 100) return;
+      last = performance.now();
+      draw(done);
+    },
+    end() {
+      if (!enabled) return;
+      draw(total);
+      process.stderr.write('\n');
+    },
+  };
+}

@@ -10,4 +10,4 @@ export { buildModel, decodeModelFiles, loadStoredModel } from './load-quantized.
 export type { LoadMode } from './load-quantized.ts';
 export { perplexity } from './perplexity.ts';
 export type { Perplexity } from './perplexity.ts';
-export { folderEntries, sendFolder, responseOf, receive, UPLOAD_CHUNK } from './client.ts';
+export { folderEntries, sendFolder, responseOf, receive, connectStore, progressBar, UPLOAD_CHUNK } from './client.ts';
