@@ -49,7 +49,7 @@ describe('labeling app end to end (Chromium, SQLite, NATS)', () => {
     await buildApp();
     app = await startApp({
       TUNELOOP_HOME: home, TUNELOOP_ADMIN_EMAIL: ADMIN.email, TUNELOOP_ADMIN_PASSWORD: ADMIN.password,
-      TUNELOOP_NATS_URL: NATS_URL, TUNELOOP_BUS_PREFIX: prefix, TUNELOOP_LABELING_UNDO_GRACE_MS: '4000',
+      TUNELOOP_NATS_URL: NATS_URL, TUNELOOP_BUS_PREFIX: prefix, TUNELOOP_LABELING_UNDO_GRACE_MS: '10000',
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -148,6 +148,11 @@ describe('labeling app end to end (Chromium, SQLite, NATS)', () => {
     await page.keyboard.press('u');
     await expect.poll(promptText, { timeout: 10_000 }).toBe(rankedPrompts[2]);
     await expect.poll(() => count.innerText()).toBe('This session: 2');
+    // Drag-and-drop works too (then Esc clears it): response 2 into the first rank slot.
+    await page.dragAndDrop('[data-testid="response-2"]', '[data-testid="slot-1"]');
+    await page.getByTestId('slot-1').getByText('Response 2').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByTestId('slot-1').getByText('drop or press a number').waitFor();
     await page.keyboard.press('s');
     await expect.poll(() => page.getByTestId('status').innerText()).toBe('Skipped.');
     expect(await promptText()).toBe(fourth);
@@ -173,7 +178,7 @@ describe('labeling app end to end (Chromium, SQLite, NATS)', () => {
 
   it('preference.created events arrive on NATS, one per pair, with the pair id as dedup id', async () => {
     const pairs = await store.db.selectFrom('preference_pairs').select('id').where('project_id', '=', projectId).execute();
-    await expect.poll(async () => (await readEvents(prefix)).length, { timeout: 20_000, interval: 500 }).toBe(6);
+    await expect.poll(async () => (await readEvents(prefix)).length, { timeout: 40_000, interval: 500 }).toBe(6);
     const events = await readEvents(prefix);
     expect(new Set(events.map((e) => e.msgId))).toEqual(new Set(pairs.map((p) => p.id)));
     expect(events.every((e) => e.data.projectId === projectId && typeof e.data.chosen === 'string')).toBe(true);
