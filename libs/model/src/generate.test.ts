@@ -61,6 +61,12 @@ describe.each(['wasm', 'cpu'] as const)('generate on %s', (backend) => {
     expect(eos.finishReason).toBe('eos');
     expect(eos.tokens[eos.tokens.length - 1]).toBe(first);
     expect(eos.tokens.length).toBeLessThanOrEqual(3);
+    const strict = (ids: number[]) => {
+      if (ids.length === 0) throw new Error('token_ids must be a non-empty array'); // as @huggingface/tokenizers
+      return decode(ids);
+    };
+    const immediate = generate(m, p, { temperature: 1.5, maxNewTokens: 10, seed: [7], eosTokenIds: [b[0].tokens[0]], decode: strict })[0];
+    expect(immediate).toMatchObject({ finishReason: 'eos', text: '', tokens: [b[0].tokens[0]] });
     const text = decode(b[0].tokens);
     const stop = text.slice(3, 5);
     const streamed: number[] = [];

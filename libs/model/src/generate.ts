@@ -103,7 +103,7 @@ export function generate(model: CausalLM, prompts: number[][], opts: GenerateOpt
   for (const g of out) {
     if (!opts.decode) continue;
     const body = g.finishReason === 'eos' ? g.tokens.slice(0, -1) : g.tokens;
-    let text = opts.decode(body);
+    let text = body.length > 0 ? opts.decode(body) : ''; // some tokenizers reject an empty id list
     if (g.finishReason === 'stop') {
       const cut = Math.min(...opts.stopStrings!.filter((s) => s && text.includes(s)).map((s) => text.indexOf(s)));
       text = text.slice(0, cut);

@@ -37,5 +37,6 @@ export type { GenerateOptions, Generation, FinishReason } from './generate.ts';
 export { sampleToken, filteredProbs, applyRepetitionPenalty, argmax, logSoftmaxAt, validateSampling } from './sampling.ts';
 export type { SamplingOptions } from './sampling.ts';
 export { TINY_LLAMA, TINY_QWEN2, tinyModel } from './test-fixtures.ts';
-export { pretrainArith, arithExactMatch, arithTokenizer, arithModelConfig, encodeExample, ARITH_DEFAULT, ARITH_SMALL } from './pretrain-arith.ts';
-export type { ArithPretrainSettings, ArithPretrainResult } from './pretrain-arith.ts';
+export { pretrainArith, arithExactMatch, arithScore, arithTokenizer, arithModelConfig, encodeExample, ARITH_DEFAULT, ARITH_SMALL } from './pretrain-arith.ts';
+export type { ArithPretrainSettings, ArithPretrainResult, ArithScore } from './pretrain-arith.ts';
+export { RewardModel, REWARD_HEAD_NAME } from './reward-model.ts';

@@ -86,9 +86,17 @@ export function encodeExample(tok: Tokenizer, ex: ArithExample): number[] {
   return [tok.bosTokenId!, ...tok.encode(ex.prompt + ex.completion, { addSpecialTokens: false }), tok.eosTokenId!];
 }
 
-/** Greedy exact match of the completion (up to EOS) on `examples`, in batches. */
-export function arithExactMatch(model: CausalLM, tok: Tokenizer, examples: ArithExample[], batch = 64): number {
+export interface ArithScore {
+  exactMatch: number; // completion equal to the answer, then EOS
+  wellFormed: number; // digits only, then EOS (the format was learned)
+  lastDigit: number; // ones digit right (chance 0.1)
+}
+
+/** Greedy scores of the completions (up to EOS) on `examples`, in batches. */
+export function arithScore(model: CausalLM, tok: Tokenizer, examples: ArithExample[], batch = 64): ArithScore {
   let right = 0;
+  let formed = 0;
+  let last = 0;
   for (let i = 0; i < examples.length; i += batch) {
     const chunk = examples.slice(i, i + batch);
     const prompts = chunk.map((e) => [tok.bosTokenId!, ...tok.encode(e.prompt, { addSpecialTokens: false })]);
@@ -99,10 +107,20 @@ export function arithExactMatch(model: CausalLM, tok: Tokenizer, examples: Arith
       decode: (ids) => tok.decode(ids, { skipSpecialTokens: true }),
     });
     gens.forEach((g, j) => {
-      if (g.finishReason === 'eos' && g.text === chunk[j].completion) right++;
+      const want = chunk[j].completion;
+      const ok = g.finishReason === 'eos' && /^\d+$/.test(g.text);
+      if (ok) formed++;
+      if (ok && g.text === want) right++;
+      if (ok && g.text.at(-1) === want.at(-1)) last++;
     });
   }
-  return right / examples.length;
+  const n = examples.length;
+  return { exactMatch: right / n, wellFormed: formed / n, lastDigit: last / n };
+}
+
+/** Greedy exact match of the completion (up to EOS) on `examples`. */
+export function arithExactMatch(model: CausalLM, tok: Tokenizer, examples: ArithExample[], batch = 64): number {
+  return arithScore(model, tok, examples, batch).exactMatch;
 }
 
 export interface ArithPretrainResult {
@@ -111,6 +129,7 @@ export interface ArithPretrainResult {
   config: ModelConfig;
   history: StepInfo[];
   heldOutExactMatch: number; // greedy exact match on held-out 2-digit additions
+  heldOut: ArithScore;
   heldOutCount: number;
   parameters: number;
 }
@@ -143,6 +162,15 @@ export async function pretrainArith(
   );
   const held = heldOutAdditions();
   const evalSet = evalLimit ? held.slice(0, evalLimit) : held;
-  const em = arithExactMatch(model, tok, evalSet);
-  return { model, tokenizer: tok, config, history, heldOutExactMatch: em, heldOutCount: evalSet.length, parameters: model.numParameters() };
+  const score = arithScore(model, tok, evalSet);
+  return {
+    model,
+    tokenizer: tok,
+    config,
+    history,
+    heldOutExactMatch: score.exactMatch,
+    heldOut: score,
+    heldOutCount: evalSet.length,
+    parameters: model.numParameters(),
+  };
 }

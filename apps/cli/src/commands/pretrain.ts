@@ -24,12 +24,12 @@ export function defaultBaseModelDir(env: Record<string, string | undefined> = pr
   return path.resolve(env.TUNELOOP_HOME || '.tuneloop', 'models', 'tiny-arith');
 }
 
-function bar(step: number, total: number, loss: number, started: number): string {
+function bar(step: number, total: number, loss: number, started: number, em: string): string {
   const width = 24;
   const done = Math.round((width * step) / total);
   const secs = (performance.now() - started) / 1000;
   const eta = step > 0 ? (secs / step) * (total - step) : 0;
-  return `\r[${'#'.repeat(done)}${'-'.repeat(width - done)}] ${step}/${total} loss ${loss.toFixed(3)} ${secs.toFixed(0)}s eta ${eta.toFixed(0)}s `;
+  return `\r[${'#'.repeat(done)}${'-'.repeat(width - done)}] ${step}/${total} loss ${loss.toFixed(3)} ${secs.toFixed(0)}s eta ${eta.toFixed(0)}s${em} `;
 }
 
 export interface PretrainOptions {
@@ -58,8 +58,14 @@ export async function pretrainArithToFolder(opts: PretrainOptions = {}): Promise
     if (prev.steps === settings.steps && prev.seed === settings.seed) return { ...prev, out, cached: true };
   }
   const started = performance.now();
-  const result = await lib.pretrainArith(settings, (s) => {
-    if (opts.progress && (s.step % 5 === 0 || s.step === settings.steps - 1)) opts.progress(bar(s.step + 1, settings.steps, s.loss, started));
+  const { heldOutAdditions } = await import('@tuneloop/datasets');
+  const probe = heldOutAdditions().slice(0, 100);
+  let em = '';
+  const result = await lib.pretrainArith(settings, (s, model, tok) => {
+    if (!opts.progress) return;
+    // Every 300 steps: greedy exact match on 100 held-out additions, so a long run shows how it is going.
+    if ((s.step + 1) % 300 === 0 && s.step + 1 < settings.steps) em = `, held-out EM@100 ${(100 * lib.arithExactMatch(model, tok, probe)).toFixed(0)}%`;
+    if (s.step % 5 === 0 || s.step === settings.steps - 1) opts.progress(bar(s.step + 1, settings.steps, s.loss, started, em));
   });
   opts.progress?.('\n');
   const tail = result.history.slice(-20);
