@@ -49,69 +49,83 @@ function meanLoss(model: CausalLM, rows: SftRow[], batchSize: number, padId: num
 export async function trainJob(input: ThreadInput, post: (m: ThreadMessage) => void): Promise<void> {
   const { spec, jobId, home } = input;
   await initBackend({ quiet: true });
-  const { model, tokenizer, config } = await loadModel(spec.baseDir);
-  if (!tokenizer) throw new Error(`${spec.baseDir}: has no tokenizer`);
+  const { model, tokenizer: tok, config } = await loadModel(spec.baseDir);
+  if (!tok) throw new Error(`${spec.baseDir}: has no tokenizer`);
+  const tokenizer = tok;
   const rows = prepareRows(await readDataset(spec.datasetPath), path.basename(spec.datasetPath), tokenizer, config, spec);
   const totalSteps = totalStepsOf(spec, rows.train.length);
   const method = getPeftMethod(spec.method);
   const pm = method.apply(model, method.parseConfig(spec.methodConfig), { seed: spec.training.seed });
-  const padId = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
-  const t = spec.training;
-  const evalLoss = (r: SftRow[]) => {
-    pm.setTraining(false);
-    try {
-      return meanLoss(model, r, t.batchSize, padId);
-    } finally {
-      pm.setTraining(true);
-    }
-  };
-  const ckDir = checkpointDir(home, jobId);
-  const losses: { step: number; loss: number }[] = [];
-  const loop = new SftLoop<SftRow>(
-    { totalSteps, batchSize: t.batchSize, gradAccum: t.gradAccum, lr: t.lr, warmupSteps: t.warmupSteps, scheduler: t.scheduler,
-      weightDecay: t.weightDecay, maxGradNorm: t.maxGradNorm, evalEvery: spec.evalEvery, checkpointEvery: spec.checkpointEvery, seed: t.seed },
-    pm.namedTrainable(),
-    rows.train,
-    rows.eval,
-    {
-      loss: (r) => {
-        const b = padRows(r, padId);
-        const terms = pm.objectiveTerms.map((term) => term.compute());
-        const lm = causalLmLoss(model, b.inputIds, b.attentionMask, b.lossMask);
-        return (terms.length ? tf.addN([lm, ...terms]) : lm) as tf.Scalar;
-      },
-      evalLoss,
-      tokens: (r) => r.reduce((a, x) => a + x.ids.length, 0),
-      onStepEnd: (ctx) => pm.callbacks.forEach((cb) => cb.onStepEnd(ctx)),
-      onStep: (report) => {
-        losses.push({ step: report.step, loss: report.loss });
-        post({ type: 'step', report });
-      },
-      onCheckpoint: async (state) => {
-        await writeCheckpoint(ckDir, state, { jobId, totalSteps, seed: t.seed, rng: 'counter:(seed,epoch)', losses });
-        post({ type: 'checkpoint', step: state.step });
-      },
-    },
-  );
-  const ck = await readCheckpoint(ckDir);
-  if (ck) {
-    if (ck.meta.totalSteps !== totalSteps) throw new Error(`checkpoint ${ckDir}: was written for ${ck.meta.totalSteps} steps, this job has ${totalSteps}`);
-    loop.restore(ck.state);
-    losses.push(...ck.meta.losses);
+  try {
+    await run();
+  } finally {
+    pm.unload();
+    model.dispose();
   }
-  pm.setTraining(true);
-  const report = pm.parameterReport();
-  post({ type: 'ready', totalSteps, resumedFrom: loop.step, trainRows: rows.train.length, evalRows: rows.eval.length,
-    trainable: report.trainable, total: report.total, evalLoss: loop.step === 0 ? loop.evaluate() : undefined });
-  const reports = await loop.run();
-  const last = reports.at(-1);
-  const adapterDir = adapterDirOf(home, spec.outputName, jobId);
-  pm.setTraining(false);
-  const files = encodeAdapterFiles(saveAdapter(pm, { baseModel: spec.baseRef }));
-  await writeFolderAtomic(adapterDir, new Map<string, string | Uint8Array>([
-    ...Object.entries(files),
-    ['tuneloop_training.json', JSON.stringify({ jobId, method: spec.method, totalSteps, losses }, null, 2) + '\n'],
-  ]), () => true);
-  loop.dispose();
-  post({ type: 'done', adapterDir, finalLoss: last?.loss ?? losses.at(-1)?.loss ?? NaN, evalLoss: last?.evalLoss, steps: totalSteps });
+
+  async function run(): Promise<void> {
+    const padId = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
+    const t = spec.training;
+    const evalLoss = (r: SftRow[]) => {
+      pm.setTraining(false);
+      try {
+        return meanLoss(model, r, t.batchSize, padId);
+      } finally {
+        pm.setTraining(true);
+      }
+    };
+    const ckDir = checkpointDir(home, jobId);
+    const losses: { step: number; loss: number }[] = [];
+    const loop = new SftLoop<SftRow>(
+      { totalSteps, batchSize: t.batchSize, gradAccum: t.gradAccum, lr: t.lr, warmupSteps: t.warmupSteps, scheduler: t.scheduler,
+        weightDecay: t.weightDecay, maxGradNorm: t.maxGradNorm, evalEvery: spec.evalEvery, checkpointEvery: spec.checkpointEvery, seed: t.seed },
+      pm.namedTrainable(),
+      rows.train,
+      rows.eval,
+      {
+        loss: (r) => {
+          const b = padRows(r, padId);
+          const terms = pm.objectiveTerms.map((term) => term.compute());
+          const lm = causalLmLoss(model, b.inputIds, b.attentionMask, b.lossMask);
+          return (terms.length ? tf.addN([lm, ...terms]) : lm) as tf.Scalar;
+        },
+        evalLoss,
+        tokens: (r) => r.reduce((a, x) => a + x.ids.length, 0),
+        onStepEnd: (ctx) => pm.callbacks.forEach((cb) => cb.onStepEnd(ctx)),
+        onStep: (report) => {
+          losses.push({ step: report.step, loss: report.loss });
+          post({ type: 'step', report });
+        },
+        onCheckpoint: async (state) => {
+          await writeCheckpoint(ckDir, state, { jobId, totalSteps, seed: t.seed, rng: 'counter:(seed,epoch)', losses });
+          post({ type: 'checkpoint', step: state.step });
+        },
+      },
+    );
+    const ck = await readCheckpoint(ckDir);
+    if (ck) {
+      if (ck.meta.totalSteps !== totalSteps) throw new Error(`checkpoint ${ckDir}: was written for ${ck.meta.totalSteps} steps, this job has ${totalSteps}`);
+      loop.restore(ck.state);
+      losses.push(...ck.meta.losses);
+    }
+    pm.setTraining(true);
+    const report = pm.parameterReport();
+    post({ type: 'ready', totalSteps, resumedFrom: loop.step, trainRows: rows.train.length, evalRows: rows.eval.length,
+      trainable: report.trainable, total: report.total, evalLoss: loop.step === 0 ? loop.evaluate() : undefined });
+    let reports;
+    try {
+      reports = await loop.run();
+    } finally {
+      loop.dispose();
+    }
+    const last = reports.at(-1);
+    const adapterDir = adapterDirOf(home, spec.outputName, jobId);
+    pm.setTraining(false);
+    const files = encodeAdapterFiles(saveAdapter(pm, { baseModel: spec.baseRef }));
+    await writeFolderAtomic(adapterDir, new Map<string, string | Uint8Array>([
+      ...Object.entries(files),
+      ['tuneloop_training.json', JSON.stringify({ jobId, method: spec.method, totalSteps, losses }, null, 2) + '\n'],
+    ]), () => true);
+    post({ type: 'done', adapterDir, finalLoss: last?.loss ?? losses.at(-1)?.loss ?? NaN, evalLoss: last?.evalLoss, steps: totalSteps });
+  }
 }

@@ -1,20 +1,40 @@
 // gRPC test helpers: promisified unary calls and collecting a WatchTrainingJob stream.
 import { credentials, type ServiceError } from '@grpc/grpc-js';
-import { AdapterTrainerServiceClient, type JobEvent } from '@tuneloop/proto';
+import {
+  AdapterTrainerServiceClient,
+  type CancelTrainingJobResponse,
+  type GetTrainingJobResponse,
+  type JobEvent,
+  type JobStatus,
+  type ListTrainingJobsResponse,
+  type StartTrainingRequest,
+  type StartTrainingResponse,
+} from '@tuneloop/proto';
 
 export function trainerClient(target: string): AdapterTrainerServiceClient {
   return new AdapterTrainerServiceClient(target, credentials.createInsecure());
 }
 
-/** Calls a unary method; resolves with the response or rejects with the ServiceError. */
-export function call<Req, Res>(fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
-  return new Promise((resolve, reject) => fn(req, (err, res) => (err ? reject(err) : resolve(res))));
+type Cb<R> = (err: ServiceError | null, res: R) => void;
+
+function unary<R>(start: (cb: Cb<R>) => unknown): Promise<R> {
+  return new Promise((resolve, reject) => start((err, res) => (err ? reject(err) : resolve(res))));
+}
+
+/** Promise-returning unary calls of the trainer service. */
+export function trainerApi(c: AdapterTrainerServiceClient) {
+  return {
+    start: (req: StartTrainingRequest) => unary<StartTrainingResponse>((cb) => c.startTraining(req, cb)),
+    get: (jobId: string) => unary<GetTrainingJobResponse>((cb) => c.getTrainingJob({ jobId }, cb)),
+    list: (status: JobStatus, pageSize = 0, pageToken = '') => unary<ListTrainingJobsResponse>((cb) => c.listTrainingJobs({ status, pageSize, pageToken }, cb)),
+    cancel: (jobId: string) => unary<CancelTrainingJobResponse>((cb) => c.cancelTrainingJob({ jobId }, cb)),
+  };
 }
 
 /** The ServiceError of a call that must fail. */
-export async function callError<Req, Res>(fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<ServiceError> {
+export async function errorOf(p: Promise<unknown>): Promise<ServiceError> {
   try {
-    await call(fn, req);
+    await p;
   } catch (e) {
     return e as ServiceError;
   }

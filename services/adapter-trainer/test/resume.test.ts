@@ -12,7 +12,7 @@ import { startTestServices, type TestServices } from '@tuneloop/service-kit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { adapterTrainerApi } from '../src/service.ts';
 import { tempHome } from './fixtures.ts';
-import { call, trainerClient, until, watchJob } from './grpc-util.ts';
+import { trainerApi, trainerClient, until, watchJob } from './grpc-util.ts';
 
 const NATS = process.env.TUNELOOP_NATS_URL ?? 'nats://127.0.0.1:4222';
 const prefix = `t${randomUUID().slice(0, 8)}`;
@@ -63,7 +63,7 @@ it('resumes a SIGKILLed job from its checkpoint on a restarted worker; nothing i
     spec: { baseModel: { name: 'tiny' }, outputName: 'resumed', dataset: { uri: 'add.jsonl' }, training: { learningRate: 0.02, maxSteps: 60, batchSize: 8, maxGradNorm: 1, seed: 7 } },
     options: { method: 'lora', rank: 4, targetModules: ['all-linear'], checkpointEvery: 10, evalEvery: 0 },
   });
-  const { job } = await call(client.startTraining.bind(client), req);
+  const { job } = await trainerApi(client).start(req);
   const jobId = job!.jobId;
   const adapterDir = path.join(home.home, 'adapters', 'resumed', jobId);
   let checkpointed = 0;
