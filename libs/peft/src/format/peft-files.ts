@@ -79,7 +79,9 @@ export function decodeAdapterFiles(configJson: string, safetensors: Uint8Array):
     throw new Error(`${ADAPTER_CONFIG_FILE}: not valid JSON: ${(e as Error).message}`);
   }
   if (!adapterConfig || typeof adapterConfig !== 'object' || Array.isArray(adapterConfig)) throw new Error(`${ADAPTER_CONFIG_FILE}: must be a JSON object`);
+  // a Node Buffer's slice() is a view, which @tuneloop/model's toFloat32 would read past: use a plain copy
+  const bytes = Object.getPrototypeOf(safetensors) === Uint8Array.prototype ? safetensors : new Uint8Array(safetensors);
   const tensors = new Map<string, NamedTensor>();
-  for (const [k, t] of parseSafetensors(safetensors).tensors) tensors.set(k, { dtype: 'F32', shape: [...t.shape], data: toFloat32(t) });
+  for (const [k, t] of parseSafetensors(bytes).tensors) tensors.set(k, { dtype: 'F32', shape: [...t.shape], data: toFloat32(t) });
   return { adapterConfig, tensors };
 }
