@@ -78,6 +78,19 @@ describe.each(['fs', 'nats'] as const)('model store on the %s backend', (kind) =
     expect((await h.backend.blobs.list()).length).toBe(afterFirst); // v1 still uses every blob
   });
 
+  it('imports a folder from a server path (ImportModel), sharing blobs with an upload of the same files', async () => {
+    const blobs = (await h.backend.blobs.list()).length;
+    const res = (await unary(h.client.importModel.bind(h.client) as never, { ref: { name: 'imported', version: 'v1' }, path: tiny })) as { model: { ref: unknown; files: { path: string }[]; parameterCount: number } };
+    expect(res.model.ref).toEqual({ name: 'imported', version: 'v1' });
+    expect(res.model.files.map((f) => f.path)).toContain('model.safetensors');
+    expect(res.model.parameterCount).toBeGreaterThan(0);
+    expect((await h.backend.blobs.list()).length).toBe(blobs); // 'tiny' uploaded the same files already
+    await expectCode(unary(h.client.importModel.bind(h.client) as never, { ref: { name: 'imported' }, path: 'relative/dir' }), status.INVALID_ARGUMENT);
+    const paged = (await unary(h.client.listModels.bind(h.client) as never, { pageSize: 1, pageToken: '', name: '' })) as { models: unknown[]; nextPageToken: string };
+    expect(paged.models.length).toBe(1);
+    expect(paged.nextPageToken).toBe('1');
+  });
+
   it('publishes events.model.published after the manifest is committed', async () => {
     const sub = h.bus.nc.subscribe(wireSubject(h.bus.names, 'events.model.published'), { max: 1 });
     const got = (async () => {
