@@ -39,6 +39,15 @@ export default async function Admin() {
                   <a href={`/api/projects/${p.id}/export?format=csv`}>Export CSV</a>
                   <NextRoundButton csrfToken={session.csrfToken} projectId={p.id} />
                 </p>
+                <form method="get" action={`/api/projects/${p.id}/export`} className="export-form" aria-label={`Export pairs of ${p.name}`}>
+                  <label htmlFor={`fmt-${p.id}`}>Export</label>
+                  <select id={`fmt-${p.id}`} name="format" defaultValue="jsonl"><option value="jsonl">TRL JSONL</option><option value="csv">CSV</option></select>
+                  <label htmlFor={`round-${p.id}`}>round</label>
+                  <input id={`round-${p.id}`} name="round" type="number" min={1} placeholder="all" />
+                  <label htmlFor={`agree-${p.id}`}>min. agreement</label>
+                  <input id={`agree-${p.id}`} name="minAgreement" type="number" min={0} max={1} step={0.05} placeholder="0..1" />
+                  <button type="submit">Download</button>
+                </form>
                 <ImportForm csrfToken={session.csrfToken} projectId={p.id} projectName={p.name} />
               </section>
             );
