@@ -46,6 +46,18 @@ describe('tuneloop peft plan', () => {
     expect(human.out).toMatch(/optimizer memory \(AdamW, fp32\): 48\.0 MiB/);
   });
 
+  it('takes the method config as a JSON file with PEFT field names', async () => {
+    const cfg = join(dir, 'adalora.json');
+    (await import('node:fs')).writeFileSync(cfg, JSON.stringify({ init_r: 16, target_r: 4, total_step: 100, target_modules: ['q_proj', 'k_proj', 'v_proj'] }));
+    const r = JSON.parse((await run(['peft', 'plan', '--config', fixture, '--method', 'adalora', '--method-config', cfg, '--json'])).out);
+    expect(r.trainable).toBe(32 * 3 * 16 * (4096 + 4096 + 1));
+    const bad = join(dir, 'bad.json');
+    (await import('node:fs')).writeFileSync(bad, JSON.stringify({ init_r: 16, total_step: 0 }));
+    const e = await run(['peft', 'plan', '--config', fixture, '--method', 'adalora', '--method-config', bad]);
+    expect(e.code).not.toBe(0);
+    expect(e.err).toMatch(/total_step: must be an integer >= 1, got 0/);
+  });
+
   it('fails with a one-line reason naming the problem', async () => {
     const cases: [string[], RegExp][] = [
       [['--shape', '4096x4096', '--method', 'lora', '--rank', '0'], /--rank: must be an integer >= 1, got 0/],

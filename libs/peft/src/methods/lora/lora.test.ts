@@ -91,6 +91,44 @@ describe('LoRA layer', () => {
   });
 });
 
+describe('LoRA dropout and merge_and_unload', () => {
+  it('applies dropout only while training', () => {
+    const host = oneLinearHost();
+    const pm = lora.apply(host, lora.parseConfig({ r: 4, lora_dropout: 0.5, target_modules: ['q_proj'], init_lora_weights: false }));
+    const l = pm.layers.get(host.lin.name) as LoraLayer;
+    const x = normalTensor([6, 7], 1, 3) as tf.Tensor2D;
+    const d = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+    const [e1, e2] = [l.forward(x), l.forward(x)];
+    expect(d(e1, e2)).toBe(0);
+    pm.setTraining(true);
+    const [t1, t2] = [l.forward(x), l.forward(x)];
+    expect(d(t1, t2)).toBeGreaterThan(1e-3);
+    pm.setTraining(false);
+    const e3 = l.forward(x);
+    expect(d(e1, e3)).toBe(0);
+    tf.dispose([x, e1, e2, t1, t2, e3]);
+    pm.unload();
+    host.lin.dispose();
+  });
+
+  it('merge_and_unload puts one dense linear per target into the model, with the same outputs', () => {
+    const model = tinyModel(TINY_LLAMA, 1);
+    const pm = lora.apply(model, lora.parseConfig({ r: 2, target_modules: 'all-linear', init_lora_weights: false }));
+    const y = model.forward({ inputIds: [[1, 2, 3, 4]] });
+    const before = tf.memory().numTensors;
+    const reports = pm.mergeAndUnload();
+    expect(reports.length).toBe(14);
+    expect(reports.every((r) => !r.dequantized)).toBe(true);
+    expect(model.trainableVariables()).toEqual([]);
+    expect(model.linears().get('model.layers.0.mlp.up_proj')?.constructor.name).toBe('FrozenDense');
+    const ym = model.forward({ inputIds: [[1, 2, 3, 4]] });
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(y, ym))).dataSync()[0])).toBeLessThan(1e-4);
+    expect(tf.memory().numTensors).toBe(before - 2 * 14 + 14 + 1); // A, B freed; one merged W^T per target; ym
+    tf.dispose([y, ym]);
+    model.dispose();
+  });
+});
+
 describe('LoRA files (Hugging Face PEFT format)', () => {
   it("uses PEFT's tensor names, shapes and adapter_config.json fields", () => {
     const model = tinyModel(TINY_LLAMA, 1);
