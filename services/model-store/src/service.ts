@@ -97,8 +97,8 @@ export function modelStoreHandlers(backend: StoreBackend, bus: Bus, logger: Logg
   }
 
   return {
-    async uploadModel(requests) {
-      const r = await receiveUpload(requests, backend.blobs, (h) => h.files, gc);
+    async uploadModel(requests, ctx) {
+      const r = await receiveUpload(requests, backend.blobs, (h) => h.files, gc, ctx.signal);
       const ref = (() => {
         try {
           if (r.header.quantization !== QuantScheme.UNSPECIFIED) {
@@ -198,8 +198,8 @@ export function modelStoreHandlers(backend: StoreBackend, bus: Bus, logger: Logg
       return { model: modelInfo(m), report: { ...rep, snrDb: Number.isFinite(rep.snrDb) ? rep.snrDb : 0 } };
     },
 
-    async uploadAdapter(requests) {
-      const r = await receiveUpload(requests, backend.blobs, (h) => h.files, gc);
+    async uploadAdapter(requests, ctx) {
+      const r = await receiveUpload(requests, backend.blobs, (h) => h.files, gc, ctx.signal);
       try {
         const ref = refFrom(r.header.ref, 'header.ref');
         const base = await catalog.resolve('models', refFrom(r.header.baseModel, 'header.base_model'));

@@ -48,8 +48,17 @@ export async function receiveUpload<H>(
   blobs: BlobStore,
   filesOf: (header: H) => FileEntry[] | undefined,
   onFailure: (written: string[]) => Promise<unknown>,
+  signal?: AbortSignal,
 ): Promise<Received<H>> {
-  const it = requests[Symbol.asyncIterator]();
+  const source = requests[Symbol.asyncIterator]();
+  // a cancelled call (client gone, deadline, shutdown) ends the upload even if the stream never ends
+  const aborted = new Promise<never>((_, reject) => {
+    const fail = () => reject(new InvalidArgumentError('chunk', 'upload cancelled before it was complete'));
+    if (signal?.aborted) fail();
+    else signal?.addEventListener('abort', fail, { once: true });
+  });
+  aborted.catch(() => undefined);
+  const it = { next: () => Promise.race([source.next(), aborted]) };
   const written: string[] = [];
   try {
     const first = await it.next();

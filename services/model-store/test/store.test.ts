@@ -2,7 +2,7 @@
 // chunked 50 MB round trip with a resumed download, dedup, corruption -> DATA_LOSS, bad uploads ->
 // INVALID_ARGUMENT with nothing visible, versions, events, adapters, and quantize -> load back.
 import { createHash } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import * as tf from '@tensorflow/tfjs-core';
@@ -157,6 +157,24 @@ describe.each(['fs', 'nats'] as const)('model store on the %s backend', (kind) =
     await expectCode(send({ ref: { name: '../etc' }, files }, []), status.INVALID_ARGUMENT);
     expect((await list('bad')).models).toEqual([]);
     expect((await h.backend.blobs.list()).sort()).toEqual(blobsBefore);
+  });
+
+  it('a client that cancels mid-upload leaves no model and no temp data', async () => {
+    const dir = join(work, 'cancelled');
+    await bigFolder(dir, 4);
+    const files = await entriesOf(dir);
+    const { call, done } = responseOf((cb: (e: ServiceError | null) => void) => h.client.uploadModel(cb));
+    const data = await readFile(join(dir, 'model.safetensors'));
+    call.write({ part: { $case: 'header', value: { ref: { name: 'cancelled', version: '' }, quantization: 0, files } } } as UploadModelRequest);
+    call.write({ part: { $case: 'chunk', value: { path: 'model.safetensors', offset: 0, data: data.subarray(0, 1 << 20), last: false, sha256: '' } } } as UploadModelRequest);
+    await new Promise((r) => setTimeout(r, 200));
+    call.cancel();
+    await expectCode(done, status.CANCELLED);
+    const f = files.find((x) => x.path === 'model.safetensors')!;
+    for (let i = 0; i < 50 && kind === 'fs' && (await readdir(join(h.home, 'model-store', 'tmp'))).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    if (kind === 'fs') expect(await readdir(join(h.home, 'model-store', 'tmp'))).toEqual([]);
+    expect(await h.backend.blobs.size(f.sha256)).toBeNull();
+    expect((await list('cancelled')).models).toEqual([]);
   });
 
   it('stores PEFT adapters linked to their base model version', async () => {
