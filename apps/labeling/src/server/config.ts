@@ -2,6 +2,8 @@
 // (one clear error per bad value).
 import path from 'node:path';
 
+type Env = Record<string, string | undefined>;
+
 export interface LabelingConfig {
   home: string;
   databaseUrl: string | undefined;
@@ -17,7 +19,7 @@ export interface LabelingConfig {
   signinMaxFailures: number;
 }
 
-function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number): number {
+function int(env: Env, name: string, def: number, min: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return def;
   const v = Number(raw);
@@ -25,7 +27,7 @@ function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number): nu
   return v;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): LabelingConfig {
+export function loadConfig(env: Env = process.env): LabelingConfig {
   const relay = env.TUNELOOP_LABELING_RELAY ?? 'on';
   if (relay !== 'on' && relay !== 'off') throw new RangeError(`TUNELOOP_LABELING_RELAY: must be on or off, got ${JSON.stringify(relay)}`);
   const adminEmail = env.TUNELOOP_ADMIN_EMAIL || undefined;
