@@ -20,3 +20,14 @@ export { grpoAdvantages, grpoLoss, maskTruncatedCompletions, GRPO_LOSS_TYPES, GR
 export type { GrpoAdvantagesInput, GrpoScaleRewards, GrpoLossInput, GrpoLossOutput, GrpoLossType } from './grpo/index.ts';
 export { gae, whiten, WHITEN_EPS, ppoLoss, ppoRewards, KL_ESTIMATORS, AdaptiveKlController, FixedKlController } from './ppo/index.ts';
 export type { GaeInput, GaeOutput, PpoLossInput, PpoLossOutput, PpoRewardsInput, PpoRewardsOutput, KlEstimator, KlController } from './ppo/index.ts';
+export { encodePairs, encodeUnpaired, encodeSequence } from './train/encode.ts';
+export type { PreferenceExample, UnpairedExample, EncodedPair, EncodedUnpaired } from './train/encode.ts';
+export { withAdaptersDisabled, sequenceLogpSums, referenceLogps } from './train/reference.ts';
+export { runSteps, TrainingDivergedError } from './train/step-loop.ts';
+export type { StepLoopConfig, StepMetrics } from './train/step-loop.ts';
+export { trainRewardModel, evaluateRewardModel, scoreResponses, validateRewardConfig, packSequences } from './train/reward-trainer.ts';
+export type { RewardTrainConfig, RewardEval } from './train/reward-trainer.ts';
+export { PREFERENCE_METHODS, resolvePreferenceConfig } from './train/preference-config.ts';
+export type { PreferenceMethod, PreferenceTrainConfig, ResolvedPreferenceConfig } from './train/preference-config.ts';
+export { preparePreferenceRun, trainPreference, evalReference, evaluatePolicy } from './train/preference-trainer.ts';
+export type { PreferenceRun, PreparedRun, PolicyEval } from './train/preference-trainer.ts';
