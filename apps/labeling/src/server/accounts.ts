@@ -56,7 +56,9 @@ export class Authenticator {
   /** Check the password (rate-limited); returns a new session token (for the cookie) and the session. */
   async signIn(email: unknown, password: unknown, address: string): Promise<{ token: string; session: Session }> {
     const e = typeof email === 'string' ? email.trim().toLowerCase() : '';
-    const accountKey = `${address}|${e}`;
+    // Per account whatever the address (addresses come from X-Forwarded-For, which a client can
+    // forge), plus a looser limit per address.
+    const accountKey = `account:${e}`;
     const wait = Math.max(this.perAccount.retryAfterS(accountKey), this.perAddress.retryAfterS(address));
     if (wait > 0) throw new AppError('RESOURCE_EXHAUSTED', `too many failed sign-ins: try again in ${wait} s`, { retryAfterS: wait });
     const row = e ? await this.db.selectFrom('users').selectAll().where('email', '=', e).executeTakeFirst() : undefined;
@@ -67,6 +69,7 @@ export class Authenticator {
       throw new AppError('UNAUTHENTICATED', 'wrong e-mail or password');
     }
     this.perAccount.reset(accountKey);
+    await this.db.deleteFrom('sessions').where('expires_at', '<=', Date.now()).execute();
     const token = randomBytes(32).toString('base64url');
     const now = Date.now();
     const session: Session = { user: { id: row.id, email: row.email, role: row.role }, csrfToken: randomBytes(24).toString('base64url'), expiresAt: now + SESSION_TTL_MS };
