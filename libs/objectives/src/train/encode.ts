@@ -65,9 +65,9 @@ export function encodePairs(tok: Tokenizer, examples: PreferenceExample[], opts:
   const field = opts.field ?? 'pairs';
   if (examples.length === 0) throw new ObjectiveInputError(field, 'must hold at least one pair, got 0');
   return examples.map((raw, i) => {
+    if (JSON.stringify(raw.chosen) === JSON.stringify(raw.rejected)) throw new ObjectiveInputError(`${field}[${i}]`, 'chosen and rejected are identical (a pair must differ)');
     const ex = splitImplicit(raw);
     for (const k of ['chosen', 'rejected'] as const) if (isEmpty(ex[k])) throw new ObjectiveInputError(`${field}[${i}].${k}`, 'must not be empty');
-    if (JSON.stringify(ex.chosen) === JSON.stringify(ex.rejected)) throw new ObjectiveInputError(`${field}[${i}]`, 'chosen and rejected are identical (a pair must differ)');
     if (raw.margin !== undefined && !Number.isFinite(raw.margin)) throw new ObjectiveInputError(`${field}[${i}].margin`, `must be a finite number, got ${raw.margin}`);
     const p = promptIds(tok, ex.prompt);
     const enc = { prompt: p, chosen: responseIds(tok, ex.chosen), rejected: responseIds(tok, ex.rejected), margin: raw.margin ?? 0 };
