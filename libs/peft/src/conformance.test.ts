@@ -57,9 +57,8 @@ function apply(name: string, host: CausalLM): PeftModel {
 function perturb(pm: PeftModel, seed: number): void {
   let s = seed;
   for (const v of pm.trainableVariables()) {
-    const t = normalTensor(v.shape, 0.1, s++);
-    v.assign(tf.add(v, t));
-    t.dispose();
+    const seed = s++;
+    tf.tidy(() => v.assign(tf.add(v, normalTensor(v.shape, 0.1, seed))));
   }
 }
 
@@ -95,6 +94,24 @@ describe.each(listPeftMethods().map((m) => m.name))('conformance: %s', (name) =>
     pm.unload();
     tf.dispose([before, after]);
     host.dispose();
+  });
+
+  it('unload frees every tensor the method created and gives the model back trainable', () => {
+    const start = tf.memory().numTensors;
+    const host = tinyModel(TINY_LLAMA, 1);
+    const y = logits(host);
+    const pm = apply(name, host);
+    perturb(pm, 50);
+    logits(host).dispose();
+    if (getPeftMethod(name).mergeable) {
+      pm.merge();
+      pm.unmerge();
+    }
+    pm.unload();
+    expect(host.trainableVariables().length).toBe(host.variables().length);
+    y.dispose();
+    host.dispose();
+    expect(tf.memory().numTensors).toBe(start);
   });
 
   it('trainable parameter count matches the formula and the plan', () => {

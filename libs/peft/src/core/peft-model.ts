@@ -57,8 +57,9 @@ export class PeftModel {
     this.callbacks = p.callbacks ?? [];
     this.objectiveTerms = p.objectiveTerms ?? [];
     this.restoreHost = p.restore;
+    const table = p.host.linears(); // the modules as they were (QLoRA's layer.base is a packed copy)
     for (const [name, layer] of this.layers) {
-      this.originals.set(name, layer.base);
+      this.originals.set(name, table.get(name) ?? layer.base);
       p.host.setLinear(name, layer);
     }
   }
