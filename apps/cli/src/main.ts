@@ -8,6 +8,8 @@ const commandGroups: (() => Promise<{ register: Register }>)[] = [
   () => import('./commands/pretrain.ts'),
   () => import('./commands/doctor.ts'),
   () => import('./commands/peft.ts'),
+  () => import('./commands/train.ts'),
+  () => import('./commands/jobs.ts'),
   () => import('./commands/labeling.ts'),
 ];
 

@@ -8,3 +8,4 @@ export { adapterDirOf } from './train-job.ts';
 export { checkpointDir, readCheckpoint } from './checkpoint.ts';
 export { SftLoop } from './train/sft-loop.ts';
 export type { LoopConfig, LoopHooks, LoopState, StepReport } from './train/sft-loop.ts';
+export { tempHome as tempTrainerHome, writeTinyBase, additionsJsonl } from './testing.ts';

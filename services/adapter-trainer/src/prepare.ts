@@ -90,7 +90,7 @@ export function totalStepsOf(spec: SftJobSpec, trainRows: number): number {
 }
 
 /** Checks a StartTrainingRequest completely (model, method, dataset) and returns the job spec. */
-export async function validateRequest(home: string, req: StartTrainingRequest, fallbackName: string): Promise<{ spec: SftJobSpec; totalSteps: number; rows: PreparedRows }> {
+export async function validateRequest(home: string, req: StartTrainingRequest): Promise<{ spec: SftJobSpec; totalSteps: number; rows: PreparedRows }> {
   const js = req.spec;
   if (!js) throw new InvalidArgumentError('spec', 'is required');
   if (js.objective && js.objective.$case !== 'sft') throw new InvalidArgumentError('spec.objective', `the adapter trainer runs SFT only, got ${js.objective.$case}`);
@@ -102,7 +102,7 @@ export async function validateRequest(home: string, req: StartTrainingRequest, f
   const training = trainingOf(js, base.config.maxPositionEmbeddings);
   const datasetPath = resolveDatasetPath(home, js.dataset?.uri ?? '');
   const partial: SftJobSpec = {
-    baseRef, baseDir, outputName: outputNameOf(js, fallbackName), datasetPath, method: name, methodConfig: raw, training, ...optionsOf(opts),
+    baseRef, baseDir, outputName: outputNameOf(js, `${path.basename(baseRef)}-${name}`.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '')), datasetPath, method: name, methodConfig: raw, training, ...optionsOf(opts),
   };
   const rows = prepareRows(await readDataset(datasetPath), path.basename(datasetPath), base.tokenizer, base.config, partial);
   const totalSteps = totalStepsOf(partial, rows.train.length);

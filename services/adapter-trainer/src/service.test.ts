@@ -11,7 +11,7 @@ import { decodeAdapterFiles } from '@tuneloop/peft';
 import { HealthCheckResponse_ServingStatus, HealthClient, JobStatus, StartTrainingRequest, type JobEvent } from '@tuneloop/proto';
 import { startTestServices, type TestServices } from '@tuneloop/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { additionsJsonl, tempHome } from '../test/fixtures.ts';
+import { additionsJsonl, tempHome } from './testing.ts';
 import { errorOf, trainerApi, trainerClient, until, watchJob } from '../test/grpc-util.ts';
 import { SERVICE_NAME, adapterTrainer } from './service.ts';
 

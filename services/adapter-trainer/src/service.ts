@@ -32,7 +32,7 @@ export function adapterTrainerHandlers(bus: Bus, home: string): Handlers<typeof 
       const jobId = req.idempotencyKey
         ? `sft-${createHash('sha256').update(req.idempotencyKey).digest('hex').slice(0, 24)}`
         : `sft-${randomUUID()}`;
-      const { spec, totalSteps } = await validateRequest(home, req, jobId);
+      const { spec, totalSteps } = await validateRequest(home, req);
       const stored: StoredSpec = { request: JobSpec.toJSON(req.spec as JobSpec), resolved: spec as unknown as Record<string, unknown>, totalSteps };
       try {
         await createJob(bus, { jobId, kind: KIND, spec: stored as unknown as Record<string, unknown> });

@@ -8,7 +8,7 @@ import { initBackend } from '@tuneloop/engine';
 import { listPeftMethods } from '@tuneloop/peft';
 import { StartTrainingRequest } from '@tuneloop/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempHome } from '../test/fixtures.ts';
+import { tempHome } from './testing.ts';
 import { validateRequest } from './prepare.ts';
 import { trainJob, type ThreadMessage } from './train-job.ts';
 
@@ -38,7 +38,7 @@ describe.each(listPeftMethods().map((m) => m.name))('SFT learning check: %s', (n
       spec: { baseModel: { name: 'tiny' }, outputName: name, dataset: { uri: 'add.jsonl' }, training: { learningRate: row.lr, maxSteps: 20, batchSize: 8, warmupSteps: 2, maxGradNorm: 1, seed: 3 } },
       options: { method: name, methodConfigJson: JSON.stringify(row.config), evalFraction: 0.15, checkpointEvery: 1000 },
     });
-    const { spec } = await validateRequest(home.home, req, name);
+    const { spec } = await validateRequest(home.home, req);
     const before = tf.memory().numTensors;
     const msgs: ThreadMessage[] = [];
     await trainJob({ jobId: `learn-${name}`, home: home.home, spec }, (m) => msgs.push(m));

@@ -11,7 +11,7 @@ import { JobStatus, StartTrainingRequest, type JobEvent } from '@tuneloop/proto'
 import { startTestServices, type TestServices } from '@tuneloop/service-kit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { adapterTrainerApi } from '../src/service.ts';
-import { tempHome } from './fixtures.ts';
+import { tempHome } from '../src/testing.ts';
 import { trainerApi, trainerClient, until, watchJob } from './grpc-util.ts';
 
 const NATS = process.env.TUNELOOP_NATS_URL ?? 'nats://127.0.0.1:4222';

@@ -1,5 +1,5 @@
-// Test fixtures: a tiny seeded Llama base model saved as a Hugging Face folder (built with the model lib,
-// written with saveModel), and small JSONL datasets of single-digit additions.
+// Test support: a tiny seeded Llama base model saved as a Hugging Face folder (built with the model lib, written
+// with saveModel), small JSONL datasets of single-digit additions, and a temporary TUNELOOP_HOME holding both.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
