@@ -75,7 +75,12 @@ export function loraFieldsFromAdapterConfig(j: RawConfig): LoraConfig {
     if (j[f] && typeof j[f] === 'object' && Object.keys(j[f] as object).length > 0) throw new Error(`${f}: per-module patterns are not supported`);
   }
   if (j.layers_to_transform !== undefined && j.layers_to_transform !== null) throw new Error('layers_to_transform: not supported');
-  const init = j.init_lora_weights === undefined || j.init_lora_weights === true || j.init_lora_weights === false || j.init_lora_weights === 'gaussian' ? j.init_lora_weights : true;
+  // PiSSA / OLoRA / CorDA / LoftQ rewrite the base weights in PEFT: their adapters are not deltas on the original base
+  if (typeof j.init_lora_weights === 'string' && /^(pissa|olora|corda|loftq)/.test(j.init_lora_weights)) {
+    throw new Error(`init_lora_weights: '${j.init_lora_weights}' adapters need the base PEFT modified at init; not supported`);
+  }
+  // other initialisations (eva, orthogonal, ...) only matter before training: the loaded tensors replace them
+  const init = j.init_lora_weights === false || j.init_lora_weights === 'gaussian' ? j.init_lora_weights : true;
   return parseLoraFields({
     r: j.r,
     lora_alpha: j.lora_alpha,

@@ -191,6 +191,7 @@ describe('LoRA files (Hugging Face PEFT format)', () => {
     expect(model.linears().get('model.layers.0.self_attn.q_proj')).toBe(model.baseLinear('model.layers.0.self_attn.q_proj'));
     expect(() => loadAdapter(model, { adapterConfig: { peft_type: 'IA3' }, tensors: new Map() })).toThrow(/unsupported adapter type "IA3"/);
     expect(() => loadAdapter(model, { ...files, adapterConfig: { ...files.adapterConfig, modules_to_save: ['lm_head'] } })).toThrow(/modules_to_save: .* not supported/);
+    expect(() => loadAdapter(model, { ...files, adapterConfig: { ...files.adapterConfig, init_lora_weights: 'pissa_niter_4' } })).toThrow(/init_lora_weights: 'pissa_niter_4' .* not supported/);
     model.dispose();
   });
 });
