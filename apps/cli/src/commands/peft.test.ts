@@ -44,6 +44,8 @@ describe('tuneloop peft plan', () => {
     const human = await run(['peft', 'plan', '--model', dir, '--method', 'lora', '--rank', '8']);
     expect(human.out).toContain('trainable params: 4,194,304 || all params: 6,742,609,920 || trainable%: 0.0622');
     expect(human.out).toMatch(/optimizer memory \(AdamW, fp32\): 48\.0 MiB/);
+    const rows = await run(['peft', 'plan', '--model', dir, '--method', 'lora', '--rank', '8', '--per-module']);
+    expect(rows.out).toMatch(/model\.layers\.31\.self_attn\.v_proj\s+1\s+65,536\s+16,842,752\s+0\.3891/);
   });
 
   it('takes the method config as a JSON file with PEFT field names', async () => {

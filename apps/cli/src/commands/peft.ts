@@ -13,6 +13,7 @@ interface PlanOpts {
   rank?: string;
   targets?: string;
   methodConfig?: string;
+  perModule?: boolean;
   json?: boolean;
 }
 
@@ -78,7 +79,10 @@ async function plan(o: PlanOpts): Promise<void> {
     throw new CliError((e as Error).message);
   }
   emit(!!o.json, { source, ...result }, (p) => {
-    const rows = p.groups.map((g) => [g.kind, g.count, fmt(g.trainable), fmt(g.total), ((100 * g.trainable) / g.total).toFixed(4)]);
+    const pct = (t: number, n: number) => (n === 0 ? 0 : (100 * t) / n).toFixed(4);
+    const rows = o.perModule
+      ? p.modules.map((r) => [r.module, 1, fmt(r.trainable), fmt(r.total), pct(r.trainable, r.total)])
+      : p.groups.map((g) => [g.kind, g.count, fmt(g.trainable), fmt(g.total), pct(g.trainable, g.total)]);
     const m = p.optimizerMemory;
     return [
       `peft plan: ${p.method} on ${p.source}`,
@@ -108,6 +112,7 @@ export function register(program: Command): void {
     .option('--rank <r>', 'adapter rank (LoRA-family r, VeRA r, AdaLoRA init_r)')
     .option('--targets <a,b>', 'target modules (q_proj,v_proj or all-linear; partial: modules that train)')
     .option('--method-config <file>', "the method's config as JSON with PEFT field names (r, lora_alpha, target_modules, ...)")
+    .option('--per-module', 'one row per module instead of per module kind (JSON always has both)')
     .option('--json', 'print JSON')
     .action((o: PlanOpts) => plan(o));
   peft
