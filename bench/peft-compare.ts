@@ -1,0 +1,151 @@
+// PEFT comparison benchmark (not a test): from the tiny arith base model (`tuneloop pretrain`, cached under
+// TUNELOOP_HOME/models/tiny-arith), seeded SFT at equal steps with full, partial, LoRA (r 8), QLoRA, VeRA, DoRA and
+// AdaLoRA through the adapter trainer's own trainJob; held-out 2-digit addition exact match before / after (the
+// adapter reloaded from its saved PEFT folder), trainable parameters, peak tensor memory, time.
+// Run: npx tsx bench/peft-compare.ts [--steps 200] [--batch 32] [--rows 3000] [--methods lora,full] [--backend wasm|cpu]
+//      JSON on stdout and in bench/results/, a Markdown table in bench/results/peft-compare-<time>.md
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, type BackendName } from '@tuneloop/engine';
+import { arithCorpus, heldOutAdditions } from '@tuneloop/datasets';
+import { loadModel } from '@tuneloop/files';
+import { arithExactMatch } from '@tuneloop/model';
+import { decodeAdapterFiles, loadAdapter } from '@tuneloop/peft';
+import { StartTrainingRequest } from '@tuneloop/proto';
+import { validateRequest } from '../services/adapter-trainer/src/prepare.ts';
+import { trainJob, type ThreadMessage } from '../services/adapter-trainer/src/train-job.ts';
+import { writeResult } from './results.ts';
+
+const argv = process.argv.slice(2);
+const opt = (name: string, fallback: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : fallback;
+};
+const STEPS = Number(opt('steps', '200'));
+const BATCH = Number(opt('batch', '32'));
+const ROWS = Number(opt('rows', '3000'));
+const SEED = Number(opt('seed', '1'));
+const BACKEND = opt('backend', '') as BackendName | '';
+
+/** Per method: PEFT config and peak learning rate (adapters take ~10x the full fine-tuning rate, as usual). */
+const METHODS: Record<string, { config: Record<string, unknown>; lr: number }> = {
+  full: { config: {}, lr: 1e-3 },
+  partial: { config: { top_k_blocks: 1, head: true }, lr: 1e-3 },
+  lora: { config: { r: 8, lora_alpha: 16, target_modules: 'all-linear' }, lr: 5e-3 },
+  qlora: { config: { r: 8, lora_alpha: 16, target_modules: 'all-linear', bnb_4bit_quant_type: 'nf4', bnb_4bit_use_double_quant: true, block_size: 64 }, lr: 5e-3 },
+  vera: { config: { r: 64, target_modules: 'all-linear', d_initial: 0.1 }, lr: 2e-2 },
+  dora: { config: { r: 8, lora_alpha: 16, target_modules: 'all-linear' }, lr: 5e-3 },
+  adalora: { config: { init_r: 12, target_r: 8, tinit: 20, tfinal: 40, deltaT: 10, lora_alpha: 16, target_modules: 'all-linear' }, lr: 5e-3 },
+};
+const chosen = opt('methods', Object.keys(METHODS).join(',')).split(',');
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const home = path.resolve(process.env.TUNELOOP_HOME || path.join(root, '.tuneloop'));
+const baseDir = path.join(home, 'models', 'tiny-arith');
+if (!existsSync(path.join(baseDir, 'config.json'))) {
+  process.stderr.write(`no base model at ${baseDir}: running tuneloop pretrain --task arith (minutes)\n`);
+  execFileSync(process.execPath, [path.join(root, 'bin/tuneloop.mjs'), 'pretrain', '--task', 'arith', '--out', baseDir], { stdio: 'inherit' });
+}
+const info = await initBackend({ ...(BACKEND ? { backend: BACKEND } : {}), quiet: true });
+
+// SFT data: 2-digit additions from the seeded corpus (held-out pairs never appear), prompt-completion JSONL.
+const work = mkdtempSync(path.join(os.tmpdir(), 'peft-compare-'));
+const rows: string[] = [];
+for (const ex of arithCorpus({ seed: 1000 + SEED })) {
+  if (/^\d\d\+\d\d=$/.test(ex.prompt)) rows.push(JSON.stringify(ex));
+  if (rows.length === ROWS) break;
+}
+writeFileSync(path.join(work, 'train.jsonl'), rows.join('\n') + '\n');
+const heldOut = heldOutAdditions();
+
+async function accuracy(adapterDir?: string, method?: string, overrides?: Record<string, unknown>): Promise<number> {
+  const { model, tokenizer } = await loadModel(baseDir);
+  try {
+    if (adapterDir) {
+      const files = decodeAdapterFiles(readFileSync(path.join(adapterDir, 'adapter_config.json'), 'utf8'), new Uint8Array(readFileSync(path.join(adapterDir, 'adapter_model.safetensors'))));
+      const pm = loadAdapter(model, files, { method, overrides });
+      pm.setTraining(false);
+    }
+    return arithExactMatch(model, tokenizer!, heldOut);
+  } finally {
+    model.dispose();
+  }
+}
+
+const before = await accuracy();
+process.stderr.write(`base exact match on ${heldOut.length} held-out additions: ${(100 * before).toFixed(1)}% (${info.name})\n`);
+interface MethodResult {
+  method: string;
+  lr: number;
+  trainable: number;
+  total: number;
+  trainablePercent: number;
+  evalLossBefore: number | null;
+  evalLossAfter: number | null;
+  accuracyBefore: number;
+  accuracyAfter: number;
+  peakTensorMiB: number;
+  peakRssMiB: number;
+  seconds: number;
+}
+const results: MethodResult[] = [];
+for (const name of chosen) {
+  const m = METHODS[name];
+  if (!m) throw new Error(`--methods: unknown method '${name}' (known: ${Object.keys(METHODS).join(', ')})`);
+  const req = StartTrainingRequest.fromPartial({
+    spec: { baseModel: { name: baseDir }, outputName: name, dataset: { uri: path.join(work, 'train.jsonl') },
+      training: { learningRate: m.lr, maxSteps: STEPS, batchSize: BATCH, warmupSteps: Math.round(STEPS / 20), maxGradNorm: 1, seed: SEED } },
+    options: { method: name, methodConfigJson: JSON.stringify(m.config), evalFraction: 0.05, checkpointEvery: 100_000 },
+  });
+  const { spec } = await validateRequest(work, req);
+  let peakBytes = 0;
+  let peakRss = 0;
+  const msgs: ThreadMessage[] = [];
+  const t0 = performance.now();
+  await trainJob({ jobId: `bench-${name}`, home: work, spec }, (msg) => {
+    msgs.push(msg);
+    peakBytes = Math.max(peakBytes, tf.memory().numBytes);
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    if (msg.type === 'step' && msg.report.step % 50 === 0) process.stderr.write(`  ${name} step ${msg.report.step}/${STEPS} loss ${msg.report.loss.toFixed(3)}\n`);
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const ready = msgs.find((x) => x.type === 'ready') as Extract<ThreadMessage, { type: 'ready' }>;
+  const done = msgs.find((x) => x.type === 'done') as Extract<ThreadMessage, { type: 'done' }>;
+  const overrides = name === 'qlora' ? { bnb_4bit_quant_type: 'nf4', bnb_4bit_use_double_quant: true, block_size: 64 } : undefined;
+  const after = await accuracy(done.adapterDir, name, overrides);
+  const r: MethodResult = {
+    method: name, lr: m.lr, trainable: ready.trainable, total: ready.total, trainablePercent: (100 * ready.trainable) / ready.total,
+    evalLossBefore: ready.evalLoss ?? null, evalLossAfter: done.evalLoss ?? null, accuracyBefore: before, accuracyAfter: after,
+    peakTensorMiB: peakBytes / 2 ** 20, peakRssMiB: peakRss / 2 ** 20, seconds,
+  };
+  process.stderr.write(`${name}: ${(100 * after).toFixed(1)}% (${seconds.toFixed(0)} s)\n`);
+  results.push(r);
+}
+rmSync(work, { recursive: true, force: true });
+
+const full = results.find((r) => r.method === 'full');
+const gain = (r: MethodResult) => r.accuracyAfter - r.accuracyBefore;
+const report = {
+  bench: 'peft-compare', backend: info.name, baseDir, steps: STEPS, batch: BATCH, trainRows: ROWS, heldOut: heldOut.length, seed: SEED,
+  results: results.map((r) => ({ ...r, gainVsFull: full && gain(full) > 0 ? gain(r) / gain(full) : null })),
+};
+const file = writeResult('peft-compare', report);
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const md = [
+  `# PEFT comparison on the arith task (${STEPS} steps x batch ${BATCH}, seed ${SEED}, ${info.name})`,
+  '',
+  `Held-out 2-digit additions (${heldOut.length}, never in training): greedy exact match. Base model: ${pct(before)}.`,
+  '',
+  '| method | lr | trainable params | % of all | eval loss before -> after | accuracy before -> after | gain vs full | peak tensor MiB | time s |',
+  '|---|---|---|---|---|---|---|---|---|',
+  ...report.results.map((r) =>
+    `| ${r.method} | ${r.lr} | ${r.trainable.toLocaleString('en-US')} | ${r.trainablePercent.toFixed(2)} | ${r.evalLossBefore?.toFixed(3)} -> ${r.evalLossAfter?.toFixed(3)} | ${pct(r.accuracyBefore)} -> ${pct(r.accuracyAfter)} | ${r.gainVsFull === null ? '-' : pct(r.gainVsFull)} | ${r.peakTensorMiB.toFixed(1)} | ${r.seconds.toFixed(0)} |`),
+  '',
+].join('\n');
+writeFileSync(file.replace(/\.json$/, '.md'), md);
+process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+process.stderr.write(`\n${md}\nwritten ${file} (+ .md)\n`);
