@@ -1,0 +1,38 @@
+// ScoreBatcher: concurrent callers share forward passes, answers keep their order, limits answer RESOURCE_EXHAUSTED.
+import { status } from '@grpc/grpc-js';
+import { describe, expect, it } from 'vitest';
+import { ScoreBatcher } from './score-batcher.ts';
+
+const sum = (s: number[]) => s.reduce((a, b) => a + b, 0);
+const limits = { maxBatchSize: 8, maxSequenceLength: 6, maxQueuedSequences: 20, maxWaitMs: 2 };
+
+describe('ScoreBatcher', () => {
+  it('batches concurrent callers and returns each its own scores in order', async () => {
+    const calls: number[] = [];
+    const b = new ScoreBatcher((seqs) => {
+      calls.push(seqs.length);
+      return seqs.map(sum);
+    }, limits);
+    const reqs = Array.from({ length: 6 }, (_, i) => [[i, 1], [i, 2, 3]]);
+    const out = await Promise.all(reqs.map((r) => b.score(r)));
+    out.forEach((o, i) => expect(o).toEqual([i + 1, i + 5]));
+    expect(calls).toEqual([8, 4]); // 12 sequences: one full batch of 4 requests, then the rest
+    expect(b.stats).toEqual({ batches: 2, sequences: 12, largestBatch: 8 });
+  });
+  it('refuses requests beyond the limits with RESOURCE_EXHAUSTED', async () => {
+    const b = new ScoreBatcher((seqs) => seqs.map(sum), limits);
+    await expect(b.score(Array.from({ length: 9 }, () => [1]))).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED, message: 'responses: at most 8 per request, got 9' });
+    await expect(b.score([[1], [1, 2, 3, 4, 5, 6, 7]])).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED, message: 'responses[1]: 7 tokens, above the limit of 6' });
+    const many = Array.from({ length: 2 }, () => b.score(Array.from({ length: 7 }, () => [1])));
+    await expect(b.score(Array.from({ length: 7 }, () => [1]))).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED, retryable: true });
+    expect((await Promise.all(many)).flat()).toHaveLength(14);
+    expect(await b.score([])).toEqual([]);
+  });
+  it('passes a scoring failure to every caller of that batch', async () => {
+    const b = new ScoreBatcher(() => {
+      throw new Error('model exploded');
+    }, limits);
+    const r = await Promise.allSettled([b.score([[1]]), b.score([[2]])]);
+    expect(r.map((x) => x.status)).toEqual(['rejected', 'rejected']);
+  });
+});

@@ -1,0 +1,95 @@
+// Dynamic batching for Score: concurrent callers' sequences are queued and scored together in one forward
+// pass (up to maxBatchSize sequences), with limits on request size, sequence length and queue depth that
+// answer RESOURCE_EXHAUSTED (as Triton / TGI dynamic batchers do).
+import { ResourceExhaustedError } from '@tuneloop/service-kit';
+
+export interface ScoreBatcherLimits {
+  maxBatchSize: number; // sequences per forward pass; also the most one request may carry
+  maxSequenceLength: number; // tokens per sequence (prompt + response)
+  maxQueuedSequences: number; // sequences waiting; beyond it new requests are refused
+  maxWaitMs: number; // how long the first queued request waits for company (0: the next tick)
+}
+
+interface Pending {
+  seqs: number[][];
+  resolve: (scores: number[]) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface BatcherStats {
+  batches: number;
+  sequences: number;
+  largestBatch: number;
+}
+
+export class ScoreBatcher {
+  private queue: Pending[] = [];
+  private queued = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  readonly stats: BatcherStats = { batches: 0, sequences: 0, largestBatch: 0 };
+
+  /** `scoreBatch` scores token sequences (one number each), synchronously, in one batch. */
+  constructor(
+    private readonly scoreBatch: (seqs: number[][]) => number[],
+    readonly limits: ScoreBatcherLimits,
+  ) {
+    for (const k of ['maxBatchSize', 'maxSequenceLength', 'maxQueuedSequences'] as const) {
+      if (!Number.isInteger(limits[k]) || limits[k] < 1) throw new Error(`${k}: must be an integer >= 1, got ${limits[k]}`);
+    }
+    if (!(limits.maxWaitMs >= 0)) throw new Error(`maxWaitMs: must be >= 0, got ${limits.maxWaitMs}`);
+  }
+
+  /** Scores one caller's sequences (batched with other callers'); rejects with ResourceExhaustedError beyond a limit. */
+  score(seqs: number[][]): Promise<number[]> {
+    const l = this.limits;
+    if (seqs.length > l.maxBatchSize) return Promise.reject(new ResourceExhaustedError(`responses: at most ${l.maxBatchSize} per request, got ${seqs.length}`));
+    const long = seqs.findIndex((s) => s.length > l.maxSequenceLength);
+    if (long >= 0) return Promise.reject(new ResourceExhaustedError(`responses[${long}]: ${seqs[long].length} tokens, above the limit of ${l.maxSequenceLength}`));
+    if (this.queued + seqs.length > l.maxQueuedSequences) {
+      return Promise.reject(new ResourceExhaustedError(`score queue full (${this.queued} sequences waiting, limit ${l.maxQueuedSequences}); retry later`, { retryable: true }));
+    }
+    if (seqs.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ seqs, resolve, reject });
+      this.queued += seqs.length;
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.running || this.timer) return;
+    if (this.queued >= this.limits.maxBatchSize) this.timer = setTimeout(() => this.flush(), 0);
+    else this.timer = setTimeout(() => this.flush(), this.limits.maxWaitMs);
+  }
+
+  /** Scores one batch: whole requests from the head of the queue, up to maxBatchSize sequences. */
+  private flush(): void {
+    this.timer = null;
+    const take: Pending[] = [];
+    let n = 0;
+    while (this.queue.length > 0 && n + this.queue[0].seqs.length <= this.limits.maxBatchSize) {
+      const p = this.queue.shift() as Pending;
+      n += p.seqs.length;
+      take.push(p);
+    }
+    this.queued -= n;
+    this.running = true;
+    try {
+      const scores = this.scoreBatch(take.flatMap((p) => p.seqs));
+      this.stats.batches++;
+      this.stats.sequences += n;
+      this.stats.largestBatch = Math.max(this.stats.largestBatch, n);
+      let at = 0;
+      for (const p of take) {
+        p.resolve(scores.slice(at, at + p.seqs.length));
+        at += p.seqs.length;
+      }
+    } catch (err) {
+      for (const p of take) p.reject(err);
+    } finally {
+      this.running = false;
+    }
+    if (this.queue.length > 0) this.schedule();
+  }
+}
