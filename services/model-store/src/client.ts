@@ -4,8 +4,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ClientReadableStream, ClientWritableStream, ServiceError } from '@grpc/grpc-js';
-import type { FileEntry, GetModelResponse, ModelStoreServiceClient, UploadAdapterRequest, UploadModelRequest } from '@tuneloop/proto';
+import { credentials, type ClientReadableStream, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
+import { ModelStoreServiceClient, type FileEntry, type GetModelResponse, type UploadAdapterRequest, type UploadModelRequest } from '@tuneloop/proto';
+import { grpcTarget, loadConfig } from '@tuneloop/service-kit';
 
 export const UPLOAD_CHUNK = 256 * 1024;
 
@@ -74,17 +75,11 @@ export async function receive(
   }
 }
 
-export type { ModelStoreServiceClient };
 
 /** A client for TUNELOOP_GRPC_ADDR (or `target`), with the 16 MiB message limit of the services. */
-export async function connectStore(target?: string): Promise<ModelStoreServiceClient> {
-  const [{ credentials }, { ModelStoreServiceClient: Client }, { loadConfig, grpcTarget }] = await Promise.all([
-    import('@grpc/grpc-js'),
-    import('@tuneloop/proto'),
-    import('@tuneloop/service-kit'),
-  ]);
+export function connectStore(target?: string): ModelStoreServiceClient {
   const config = loadConfig();
-  return new Client(target ?? grpcTarget(config.grpcHost, config.grpcPort), credentials.createInsecure(), {
+  return new ModelStoreServiceClient(target ?? grpcTarget(config.grpcHost, config.grpcPort), credentials.createInsecure(), {
     'grpc.max_receive_message_length': config.maxReceiveBytes,
     'grpc.max_send_message_length': config.maxReceiveBytes,
   });

@@ -167,26 +167,21 @@ export function modelStoreHandlers(backend: StoreBackend, bus: Bus, logger: Logg
       return {};
     },
 
-    async quantizeModel(req) {
+    async quantizeModel(req, ctx) {
       const source = await catalog.resolve('models', refFrom(req.ref, 'ref'));
       const scheme = schemeFromWire(req.scheme, 'scheme');
       const blockSize = req.blockSize || DEFAULT_BLOCK_SIZE;
       if (req.doubleQuant && scheme !== 'nf4') throw new InvalidArgumentError('double_quant', `applies to nf4 only, got scheme ${scheme}`);
-      const keep = (req.keepFullPrecision.length > 0 ? req.keepFullPrecision : DEFAULT_KEEP).map((s, i) => {
+      const keep = req.keepFullPrecision.length > 0 ? req.keepFullPrecision : DEFAULT_KEEP;
+      keep.forEach((s, i) => {
         try {
-          return new RegExp(s);
+          new RegExp(s);
         } catch (err) {
           throw new InvalidArgumentError(`keep_full_precision[${i}]`, `not a regular expression: ${(err as Error).message}`);
         }
       });
       const out = refFrom({ name: req.output?.name || source.name, version: req.output?.version }, 'output');
-      let q;
-      try {
-        q = await quantizeModelFiles(backend.blobs, source, { scheme, blockSize, doubleQuant: req.doubleQuant, keep, evalText: req.evalText, evalWindow: req.evalWindow });
-      } catch (err) {
-        if (err instanceof Error && err.name === 'QuantInputError') throw new InvalidArgumentError('block_size', err.message);
-        throw err;
-      }
+      const q = await quantizeModelFiles(backend.blobs, source, { scheme, blockSize, doubleQuant: req.doubleQuant, keep, evalText: req.evalText, evalWindow: req.evalWindow }, ctx.signal);
       const written: string[] = [];
       for (const f of q.files) {
         if (!f.bytes) continue;
