@@ -26,8 +26,13 @@ export abstract class AdapterLinear implements LinearModule {
   private mergedDense: FrozenDense | null = null;
   private dropoutSeed: number;
 
-  /** Every tensor this layer saves, by PEFT local name, in PEFT layout (e.g. lora_A.weight [r, in]). */
+  /**
+   * Every tensor this layer saves, by PEFT local name (e.g. lora_A.weight). Names in `transposedNames` are
+   * held transposed (A^T [in, r]) so that forward and backward are plain non-transposed matmuls (WASM's fast path).
+   */
   abstract readonly tensors: Map<string, tf.Variable>;
+  /** Names whose variable is the transpose of the PEFT-layout tensor. */
+  protected readonly transposedNames: ReadonlySet<string> = new Set();
   /** The names (keys of `tensors`) that receive gradients. */
   abstract readonly trainableNames: readonly string[];
 
@@ -75,13 +80,26 @@ export abstract class AdapterLinear implements LinearModule {
     return t;
   }
 
-  /** Overwrite a tensor's values (load); the shape must match. */
+  /** A tensor in PEFT layout (a new tensor the caller owns). */
+  exportTensor(name: string): tf.Tensor {
+    const v = this.tensor(name);
+    return this.transposedNames.has(name) ? tf.transpose(v) : tf.clone(v);
+  }
+
+  /** The PEFT-layout shape of a tensor. */
+  peftShape(name: string): number[] {
+    const s = this.tensor(name).shape;
+    return this.transposedNames.has(name) ? [...s].reverse() : [...s];
+  }
+
+  /** Overwrite a tensor's values from PEFT layout (load); the shape must match. */
   setTensor(name: string, value: tf.Tensor): void {
     const v = this.tensor(name);
-    if (value.shape.join(',') !== v.shape.join(',')) {
-      throw new Error(`${this.name}.${name}: shape must be [${v.shape}], got [${value.shape}]`);
+    const want = this.peftShape(name);
+    if (value.shape.join(',') !== want.join(',')) {
+      throw new Error(`${this.name}.${name}: shape must be [${want}], got [${value.shape}]`);
     }
-    v.assign(tf.cast(value, 'float32'));
+    tf.tidy(() => v.assign(tf.cast(this.transposedNames.has(name) ? tf.transpose(value) : value, 'float32')));
   }
 
   /** Fold the adapter into a dense weight; forward then runs one matmul. Dequantizes a packed base. */

@@ -6,7 +6,11 @@ import { fromNamed, toNamed, type NamedTensor } from './tensors.ts';
 export function adapterStateDict(model: PeftModel): Map<string, NamedTensor> {
   const out = new Map<string, NamedTensor>();
   for (const [module, layer] of model.layers) {
-    for (const [t, v] of layer.tensors) out.set(peftKey(module, t), toNamed(v));
+    for (const t of layer.tensors.keys()) {
+      const peft = layer.exportTensor(t);
+      out.set(peftKey(module, t), toNamed(peft));
+      peft.dispose();
+    }
   }
   return out;
 }

@@ -95,14 +95,13 @@ describe('AdaLoRA orthogonality regulariser (objective term)', () => {
     const pm = ada.apply(model, ada.parseConfig({ init_r: 3, total_step: 4, target_r: 2, target_modules: ['model.layers.0.self_attn.q_proj'], orth_reg_weight: 0.5 }));
     const layer = pm.layers.get('model.layers.0.self_attn.q_proj') as SvdLayer;
     const term = pm.objectiveTerms[0];
-    const A = layer.tensor('lora_A');
-    const B = layer.tensor('lora_B');
-    A.assign(tf.slice(tf.eye(16), [0, 0], [3, 16])); // rows orthonormal: P P^T = I
-    B.assign(tf.slice(tf.eye(16), [0, 0], [16, 3])); // columns orthonormal: Q^T Q = I
+    const A = layer.tensor('lora_A'); // P^T [in, r]
+    layer.setTensor('lora_A', tf.slice(tf.eye(16), [0, 0], [3, 16])); // P rows orthonormal: P P^T = I
+    layer.setTensor('lora_B', tf.slice(tf.eye(16), [0, 0], [16, 3])); // Q columns orthonormal: Q^T Q = I
     expect(tf.tidy(() => term.compute().dataSync()[0])).toBeLessThan(1e-6);
     A.assign(tf.add(A, tf.mul(tf.randomNormal(A.shape, 0, 1, 'float32', 3), 0.3)));
     // 0.5 * (||P P^T - I||_F + ||Q^T Q - I||_F) / 2, Q term still 0
-    const P = A.arraySync() as number[][];
+    const P = layer.exportTensor('lora_A').arraySync() as number[][];
     let fro = 0;
     for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) fro += (P[i].reduce((s, v, k) => s + v * P[j][k], 0) - (i === j ? 1 : 0)) ** 2;
     expect(tf.tidy(() => term.compute().dataSync()[0])).toBeCloseTo((0.5 * Math.sqrt(fro)) / 2, 5);

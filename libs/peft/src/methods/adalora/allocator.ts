@@ -84,8 +84,8 @@ export class RankAllocator implements TrainerCallback {
         const st = this.state.get(layer.tensor(n));
         return st ? tf.mul(st.ipt, st.unc) : tf.zerosLike(layer.tensor(n));
       };
-      const sA = tf.mean(score('lora_A'), 1); // [r]
-      const sB = tf.mean(score('lora_B'), 0); // [r]
+      const sA = tf.mean(score('lora_A'), 0); // P^T [in, r]: mean over in -> [r]
+      const sB = tf.mean(score('lora_B'), 1); // Q^T [r, out]: mean over out -> [r]
       const sE = tf.reshape(score('lora_E'), [-1]); // [r]
       return tf.add(tf.add(sE, sA), sB).dataSync() as Float32Array;
     });

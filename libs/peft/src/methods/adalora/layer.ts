@@ -1,6 +1,8 @@
 // AdaLoRA SVD-form layer (Zhang et al. 2023): y = base(x) + (dropout(x) (P * lambda)^T Q^T) * alpha / (ranknum + 1e-5),
-// with P = lora_A [r, in], lambda = lora_E [r, 1], Q = lora_B [out, r] as in PEFT's SVDLinear; ranknum is frozen.
+// with P = lora_A [r, in], lambda = lora_E [r, 1], Q = lora_B [out, r] as in PEFT's SVDLinear (P and Q held
+// transposed, P^T [in, r] and Q^T [r, out], for plain matmuls); ranknum is frozen.
 import * as tf from '@tensorflow/tfjs-core';
+import { linearOp } from '@tuneloop/model';
 import { AdapterLinear, variableName } from '../../core/adapter-layer.ts';
 import type { LinearModule } from '../../core/linear.ts';
 import { deriveSeed, normalTensor } from '../../core/random.ts';
@@ -19,6 +21,7 @@ export interface SvdLayerOptions {
 export class SvdLayer extends AdapterLinear {
   readonly tensors: Map<string, tf.Variable>;
   readonly trainableNames = ['lora_A', 'lora_B', 'lora_E'] as const;
+  protected override readonly transposedNames = new Set(['lora_A', 'lora_B']);
   readonly scaling: number;
 
   constructor(base: LinearModule, o: SvdLayerOptions) {
@@ -29,8 +32,8 @@ export class SvdLayer extends AdapterLinear {
       tf.tidy(() => tf.variable(make(), trainable, variableName(o.prefix, base.name, name)));
     // PEFT reset_lora_parameters: E = 0, A and B ~ N(0, 0.02^2); init false keeps a random E (non-zero adapter)
     this.tensors = new Map([
-      ['lora_A', v('lora_A', () => normalTensor([o.r, base.inFeatures], 0.02, seed + 1))],
-      ['lora_B', v('lora_B', () => normalTensor([base.outFeatures, o.r], 0.02, seed + 2))],
+      ['lora_A', v('lora_A', () => tf.transpose(normalTensor([o.r, base.inFeatures], 0.02, seed + 1)))], // P^T [in, r]
+      ['lora_B', v('lora_B', () => tf.transpose(normalTensor([base.outFeatures, o.r], 0.02, seed + 2)))], // Q^T [r, out]
       ['lora_E', v('lora_E', () => (o.init === false ? normalTensor([o.r, 1], 1, seed + 3) : tf.zeros([o.r, 1])))],
       ['ranknum', v('ranknum', () => tf.tensor1d([o.ranknum]), false)],
     ]);
@@ -44,16 +47,19 @@ export class SvdLayer extends AdapterLinear {
     return tf.div(this.scaling, tf.add(tf.reshape(this.tensor('ranknum'), []), 1e-5)) as tf.Scalar;
   }
 
+  /** (P * lambda)^T = P^T * lambda^T, [in, r]. */
+  private scaledPt(): tf.Tensor2D {
+    return tf.mul(this.tensor('lora_A'), tf.reshape(this.tensor('lora_E'), [1, -1])) as tf.Tensor2D;
+  }
+
   protected adapt(x: tf.Tensor2D, baseOut: tf.Tensor2D): tf.Tensor2D {
-    const pe = tf.mul(this.tensor('lora_A'), this.tensor('lora_E')) as tf.Tensor2D; // [r, in]
-    const down = tf.matMul(this.dropped(x), pe, false, true); // [N, r]
-    const up = tf.matMul(down, this.tensor('lora_B') as tf.Tensor2D, false, true); // [N, out]
+    const down = linearOp(this.dropped(x), this.scaledPt()); // [N, in] · [in, r] = [N, r]
+    const up = linearOp(down, this.tensor('lora_B') as tf.Tensor2D); // [N, r] · [r, out] = [N, out]
     return tf.add(baseOut, tf.mul(up, this.factor()));
   }
 
-  /** W^T + (Q (P * lambda))^T * factor, [in, out]. */
+  /** W^T + (Q (P * lambda))^T * factor = W^T + (P * lambda)^T Q^T * factor, [in, out]. */
   protected mergedWeightT(baseWT: tf.Tensor2D): tf.Tensor2D {
-    const pe = tf.mul(this.tensor('lora_A'), this.tensor('lora_E')) as tf.Tensor2D; // [r, in]
-    return tf.add(baseWT, tf.mul(tf.matMul(pe, this.tensor('lora_B') as tf.Tensor2D, true, true), this.factor()));
+    return tf.add(baseWT, tf.mul(linearOp(this.scaledPt(), this.tensor('lora_B') as tf.Tensor2D), this.factor()));
   }
 }

@@ -11,9 +11,10 @@ export function orthogonalityTerm(layers: Map<string, SvdLayer>, weight: number)
       return tf.tidy(() => {
         const terms: tf.Scalar[] = [];
         for (const l of layers.values()) {
-          const P = l.tensor('lora_A') as tf.Tensor2D;
-          const Q = l.tensor('lora_B') as tf.Tensor2D;
-          for (const cov of [tf.matMul(P, P, false, true), tf.matMul(Q, Q, true, false)]) {
+          const Pt = l.tensor('lora_A') as tf.Tensor2D; // P^T [in, r]
+          const Qt = l.tensor('lora_B') as tf.Tensor2D; // Q^T [r, out]
+          // P P^T = (P^T)^T P^T and Q^T Q = Q^T (Q^T)^T, both [r, r]
+          for (const cov of [tf.matMul(tf.transpose(Pt), Pt), tf.matMul(Qt, tf.transpose(Qt))]) {
             const d = tf.sub(cov, tf.eye(cov.shape[0])); // [r, r]
             terms.push(tf.sqrt(tf.sum(tf.square(d))) as tf.Scalar);
           }

@@ -34,11 +34,11 @@ describe('DoRA', () => {
     const rowNorm = tf.tidy(() => tf.norm(h.lin.weight(), 'euclidean', 1));
     expect(diff(m, rowNorm)).toBeLessThan(1e-6);
     // make B non-zero and m different from the norm, then check the formula
-    l.B.assign(normalTensor(l.B.shape, 0.3, 5));
+    l.setTensor('lora_B.weight', normalTensor(l.peftShape('lora_B.weight'), 0.3, 5));
     m.assign(tf.mul(rowNorm, tf.tensor1d([0.5, 1, 1.5, 2, 0.8])));
     const x = normalTensor([4, 7], 1, 6) as tf.Tensor2D;
     const want = tf.tidy(() => {
-      const V = tf.add(h.lin.weight(), tf.mul(tf.matMul(l.B, l.A), l.scale)); // [out, in]
+      const V = tf.add(h.lin.weight(), tf.mul(tf.matMul(l.exportTensor('lora_B.weight'), l.exportTensor('lora_A.weight')), l.scale)); // [out, in]
       const scale = tf.div(m, tf.norm(V, 'euclidean', 1)); // [out]
       return tf.add(tf.mul(tf.matMul(x, V, false, true), scale), h.lin.bias as tf.Tensor);
     });
@@ -53,20 +53,20 @@ describe('DoRA', () => {
     const h = host();
     const pm = dora.apply(h, dora.parseConfig({ r: 2, lora_alpha: 2, target_modules: ['up_proj'] }));
     const l = pm.layers.get(h.lin.name) as LoraLayer;
-    l.B.assign(normalTensor(l.B.shape, 0.5, 7));
+    l.setTensor('lora_B.weight', normalTensor(l.peftShape('lora_B.weight'), 0.5, 7));
     const m = l.tensor('lora_magnitude_vector');
     const x = normalTensor([4, 7], 1, 8) as tf.Tensor2D;
     const W = h.lin.weight();
-    const V = () => tf.add(W, tf.mul(tf.matMul(l.B, l.A), l.scale));
+    const V = () => tf.add(W, tf.mul(tf.transpose(tf.matMul(l.At, l.Bt)), l.scale)); // W + s B A, [out, in]
     const frozenNorm = tf.tidy(() => tf.norm(V(), 'euclidean', 1));
     const ref = (normOf: () => tf.Tensor) => () =>
       tf.sum(tf.square(tf.add(tf.mul(tf.matMul(x, V(), false, true), tf.div(m, normOf())), h.lin.bias as tf.Tensor))) as tf.Scalar;
-    const ours = tf.variableGrads(() => tf.sum(tf.square(l.forward(x))) as tf.Scalar, [l.A, m]);
-    const detached = tf.variableGrads(ref(() => frozenNorm), [l.A, m]);
-    const through = tf.variableGrads(ref(() => tf.norm(V(), 'euclidean', 1)), [l.A, m]);
-    expect(diff(ours.grads[l.A.name], detached.grads[l.A.name])).toBeLessThan(1e-4);
+    const ours = tf.variableGrads(() => tf.sum(tf.square(l.forward(x))) as tf.Scalar, [l.At, m]);
+    const detached = tf.variableGrads(ref(() => frozenNorm), [l.At, m]);
+    const through = tf.variableGrads(ref(() => tf.norm(V(), 'euclidean', 1)), [l.At, m]);
+    expect(diff(ours.grads[l.At.name], detached.grads[l.At.name])).toBeLessThan(1e-4);
     expect(diff(ours.grads[m.name], detached.grads[m.name])).toBeLessThan(1e-4);
-    expect(diff(ours.grads[l.A.name], through.grads[l.A.name])).toBeGreaterThan(1e-3);
+    expect(diff(ours.grads[l.At.name], through.grads[l.At.name])).toBeGreaterThan(1e-3);
     tf.dispose([x, W, frozenNorm, ...[ours, detached, through].flatMap((g) => [g.value, ...Object.values(g.grads)])]);
     pm.unload();
     h.lin.dispose();
@@ -78,7 +78,7 @@ describe('DoRA', () => {
     const { adapterConfig, tensors } = saveAdapter(pm);
     expect(adapterConfig).toMatchObject({ peft_type: 'LORA', use_dora: true, r: 2 });
     expect(tensors.get('base_model.model.model.layers.0.self_attn.k_proj.lora_magnitude_vector')?.shape).toEqual([4]);
-    for (const l of pm.layers.values()) (l as LoraLayer).B.assign(normalTensor((l as LoraLayer).B.shape, 0.3, 9));
+    for (const l of pm.layers.values()) l.setTensor('lora_B.weight', normalTensor(l.peftShape('lora_B.weight'), 0.3, 9));
     const ids = [[1, 2, 3, 4, 5]];
     const y = model.forward({ inputIds: ids });
     pm.merge();

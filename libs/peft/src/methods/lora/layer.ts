@@ -1,6 +1,8 @@
-// LoRA layer (Hu et al. 2021): y = base(x) + s * (dropout(x) A^T) B^T with A [r, in], B [out, r].
-// Variants plug in as strategies: the scaling s (LoRA alpha/r, rsLoRA alpha/sqrt(r)) and the composition (additive, DoRA).
+// LoRA layer (Hu et al. 2021): y = base(x) + s * (dropout(x) A^T) B^T with A [r, in], B [out, r] (PEFT layout;
+// held as A^T [in, r], B^T [r, out] for plain matmuls). Variants plug in as strategies: the scaling s
+// (LoRA alpha/r, rsLoRA alpha/sqrt(r)) and the composition (additive, DoRA).
 import * as tf from '@tensorflow/tfjs-core';
+import { linearOp } from '@tuneloop/model';
 import { AdapterLinear, variableName } from '../../core/adapter-layer.ts';
 import type { LinearModule } from '../../core/linear.ts';
 import { deriveSeed, kaimingUniform, normalTensor } from '../../core/random.ts';
@@ -47,11 +49,12 @@ export interface LoraLayerOptions {
 export class LoraLayer extends AdapterLinear {
   readonly r: number;
   readonly scale: number;
-  readonly A: tf.Variable; // lora_A.weight [r, in]
-  readonly B: tf.Variable; // lora_B.weight [out, r]
+  readonly At: tf.Variable<tf.Rank.R2>; // lora_A.weight^T, [in, r]
+  readonly Bt: tf.Variable<tf.Rank.R2>; // lora_B.weight^T, [r, out]
   readonly composition: LoraComposition;
   readonly tensors: Map<string, tf.Variable>;
   readonly trainableNames: readonly string[];
+  protected override readonly transposedNames = new Set(['lora_A.weight', 'lora_B.weight']);
 
   constructor(base: LinearModule, o: LoraLayerOptions) {
     const seed = deriveSeed(o.seed, base.name);
@@ -59,19 +62,19 @@ export class LoraLayer extends AdapterLinear {
     this.r = o.r;
     this.scale = o.scaling.scale(o.alpha, o.r);
     const [inF, outF] = [base.inFeatures, base.outFeatures];
-    this.A = tf.tidy(() => {
-      // PEFT reset_lora_parameters: Kaiming-uniform(a=sqrt 5) or N(0, 1/r) for A
+    this.At = tf.tidy(() => {
+      // PEFT reset_lora_parameters: Kaiming-uniform(a=sqrt 5) or N(0, 1/r) for A [r, in]
       const a = o.init === 'gaussian' ? normalTensor([o.r, inF], 1 / o.r, seed + 1) : kaimingUniform([o.r, inF], seed + 1);
-      return tf.variable(a, true, variableName(o.prefix, base.name, 'lora_A.weight'));
+      return tf.variable(tf.transpose(a) as tf.Tensor2D, true, variableName(o.prefix, base.name, 'lora_A.weight'));
     });
-    this.B = tf.tidy(() => {
-      // B = 0 so a fresh adapter is a no-op; init false keeps nn.Linear's random init (fan_in = r)
+    this.Bt = tf.tidy(() => {
+      // B = 0 so a fresh adapter is a no-op; init false keeps nn.Linear's random init of B [out, r] (fan_in = r)
       const b = o.init === false ? kaimingUniform([outF, o.r], seed + 2) : tf.zeros([outF, o.r]);
-      return tf.variable(b, true, variableName(o.prefix, base.name, 'lora_B.weight'));
+      return tf.variable(tf.transpose(b) as tf.Tensor2D, true, variableName(o.prefix, base.name, 'lora_B.weight'));
     });
-    this.tensors = new Map([
-      ['lora_A.weight', this.A],
-      ['lora_B.weight', this.B],
+    this.tensors = new Map<string, tf.Variable>([
+      ['lora_A.weight', this.At],
+      ['lora_B.weight', this.Bt],
     ]);
     this.composition = o.composition(this);
     for (const [k, v] of this.composition.tensors) this.tensors.set(k, v);
@@ -85,13 +88,13 @@ export class LoraLayer extends AdapterLinear {
 
   /** s * (B A)^T = s * A^T B^T, [in, out]. */
   deltaWeightT(): tf.Tensor2D {
-    return tf.tidy(() => tf.mul(tf.matMul(this.A as tf.Tensor2D, this.B as tf.Tensor2D, true, true), this.scale));
+    return tf.tidy(() => tf.mul(linearOp(this.At, this.Bt), this.scale));
   }
 
   protected adapt(x: tf.Tensor2D, baseOut: tf.Tensor2D): tf.Tensor2D {
     const xd = this.dropped(x);
-    const down = tf.matMul(xd, this.A as tf.Tensor2D, false, true); // [N, r]
-    const up = tf.matMul(down, this.B as tf.Tensor2D, false, true); // [N, out]
+    const down = linearOp(xd, this.At); // [N, in] · [in, r] = [N, r]
+    const up = linearOp(down, this.Bt); // [N, r] · [r, out] = [N, out]
     return this.composition.combine(this, xd, baseOut, tf.mul(up, this.scale));
   }
 

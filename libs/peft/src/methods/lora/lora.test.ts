@@ -35,7 +35,8 @@ describe('LoRA layer', () => {
       const got = layer.forward(x);
       const want = tf.tidy(() => {
         const base = tf.add(tf.matMul(x, host.lin.weight(), false, true), host.lin.bias as tf.Tensor);
-        return tf.add(base, tf.mul(tf.matMul(tf.matMul(x, layer.A as tf.Tensor2D, false, true), layer.B as tf.Tensor2D, false, true), layer.scale));
+        const [A, B] = [layer.exportTensor('lora_A.weight'), layer.exportTensor('lora_B.weight')] as tf.Tensor2D[]; // [r, in], [out, r]
+        return tf.add(base, tf.mul(tf.matMul(tf.matMul(x, A, false, true), B, false, true), layer.scale));
       });
       expect(tf.tidy(() => tf.max(tf.abs(tf.sub(got, want))).dataSync()[0])).toBeLessThan(1e-5);
       tf.dispose([x, got, want]);
@@ -48,13 +49,15 @@ describe('LoRA layer', () => {
     const host = oneLinearHost();
     const pm = lora.apply(host, lora.parseConfig({ r: 4, target_modules: ['q_proj'] }));
     const l = pm.layers.get(host.lin.name) as LoraLayer;
-    expect(tf.tidy(() => tf.max(tf.abs(l.B)).dataSync()[0])).toBe(0);
-    expect(tf.tidy(() => tf.max(tf.abs(l.A)).dataSync()[0])).toBeLessThanOrEqual(1 / Math.sqrt(7));
+    expect(tf.tidy(() => tf.max(tf.abs(l.Bt)).dataSync()[0])).toBe(0);
+    expect(l.peftShape('lora_A.weight')).toEqual([4, 7]);
+    expect(l.peftShape('lora_B.weight')).toEqual([5, 4]);
+    expect(tf.tidy(() => tf.max(tf.abs(l.At)).dataSync()[0])).toBeLessThanOrEqual(1 / Math.sqrt(7));
     pm.unload();
     const big = new DenseLinear('model.layers.0.self_attn.q_proj', tf.zeros([4, 4096]) as tf.Tensor2D);
     const t2 = new Map<string, LinearModule>([[big.name, big]]);
     const pm2 = lora.apply({ linears: () => new Map(t2), setLinear: (n, m) => void t2.set(n, m) }, lora.parseConfig({ r: 8, target_modules: ['q_proj'], init_lora_weights: 'gaussian' }));
-    const std = tf.tidy(() => tf.sqrt(tf.mean(tf.square((pm2.layers.get(big.name) as LoraLayer).A))).dataSync()[0]);
+    const std = tf.tidy(() => tf.sqrt(tf.mean(tf.square((pm2.layers.get(big.name) as LoraLayer).At))).dataSync()[0]);
     expect(std).toBeGreaterThan(0.95 / 8);
     expect(std).toBeLessThan(1.05 / 8);
     pm2.unload();
@@ -68,8 +71,8 @@ describe('LoRA layer', () => {
     const l = pm.layers.get(host.lin.name) as LoraLayer;
     const x = normalTensor([4, 7], 1, 11) as tf.Tensor2D;
     const loss = () => tf.tidy(() => tf.sum(tf.square(l.forward(x))) as tf.Scalar);
-    const { grads } = tf.variableGrads(loss, [l.A, l.B]);
-    for (const v of [l.A, l.B]) {
+    const { grads } = tf.variableGrads(loss, [l.At, l.Bt]);
+    for (const v of [l.At, l.Bt]) {
       const g = grads[v.name].dataSync();
       const vals = v.dataSync().slice();
       for (const i of [0, 3, vals.length - 1]) {
@@ -169,7 +172,7 @@ describe('LoRA files (Hugging Face PEFT format)', () => {
     const l = pm.layers.get('model.layers.1.self_attn.v_proj') as LoraLayer;
     expect(l.scale).toBe(8);
     const want = values.get('base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight')?.data as Float32Array;
-    const got = l.B.dataSync();
+    const got = l.exportTensor('lora_B.weight').dataSync();
     for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-3);
     pm.unload();
     model.dispose();
