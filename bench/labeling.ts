@@ -38,7 +38,7 @@ async function runOne(db: string, thinkMs: number): Promise<Result> {
   let pgDb: string | null = null;
   const env: Record<string, string> = {
     TUNELOOP_HOME: home, TUNELOOP_ADMIN_EMAIL: 'admin@bench.dev', TUNELOOP_ADMIN_PASSWORD: 'admin-password-1',
-    TUNELOOP_NATS_URL: NATS_URL, TUNELOOP_BUS_PREFIX: prefix, TUNELOOP_LABELING_UNDO_GRACE_MS: '2000',
+    TUNELOOP_NATS_URL: NATS_URL, TUNELOOP_NATS_PREFIX: prefix, TUNELOOP_LABELING_UNDO_GRACE_MS: '2000',
     TUNELOOP_LABELING_SIGNIN_MAX_FAILURES: '1000',
   };
   if (db === 'postgres') {

@@ -60,6 +60,7 @@ describe('npm start (deploy/local/start.ts)', () => {
       TUNELOOP_NATS_URL: natsUrl,
       TUNELOOP_DATABASE_URL: '',
       TUNELOOP_NATS_PREFIX: '',
+      TUNELOOP_LABELING: 'off', // the app's own e2e test builds and drives it
     };
     stack = spawn(path.join(root, 'node_modules/.bin/tsx'), ['deploy/local/start.ts'], {
       cwd: root,

@@ -2,6 +2,7 @@
 // (default 127.0.0.1:50051), NATS (the running one, or a nats-server child), data under TUNELOOP_HOME.
 // Ctrl-C / SIGTERM stops everything it started.
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { connectBus, provision, type Bus } from '@tuneloop/bus';
 import {
   createLogger,
@@ -13,6 +14,7 @@ import {
 import { Children } from './children.ts';
 import { StartError, ensureNats } from './nats.ts';
 import { LOCAL_SERVICES } from './services.ts';
+import { startLabeling } from './labeling.ts';
 
 const config = loadConfigOrExit('tuneloop start');
 const logger = createLogger({ name: 'tuneloop', level: config.logLevel });
@@ -33,8 +35,20 @@ try {
   await provision(bus);
   running = await startServices({ config, logger, bus, modules: LOCAL_SERVICES });
 
-  // ── Lead: start the labeling web app here (children.spawn('labeling', ...), apps/labeling) and,
-  // ── once it answers, the demo round. Both are stopped by stopAll() on Ctrl-C / SIGTERM.
+  // The labeling web app (TUNELOOP_LABELING=off skips it); stopped by stopAll() on Ctrl-C / SIGTERM.
+  const labelingPort = Number(process.env.TUNELOOP_LABELING_PORT || 3000);
+  if (!Number.isInteger(labelingPort) || labelingPort < 1 || labelingPort > 65535)
+    throw new StartError(
+      `TUNELOOP_LABELING_PORT: must be an integer 1-65535, got ${JSON.stringify(process.env.TUNELOOP_LABELING_PORT)}`,
+    );
+  const labeling =
+    process.env.TUNELOOP_LABELING === 'off'
+      ? undefined
+      : await startLabeling(
+          { home: path.resolve(config.home), natsUrl: config.natsUrl, natsPrefix: config.natsPrefix, port: labelingPort },
+          children,
+          logger,
+        );
 
   logger.info(
     {
@@ -46,7 +60,12 @@ try {
     'serving',
   );
   process.stderr.write(
-    `tuneloop: serving on ${running.target} (metrics :${running.metricsPort}); Ctrl-C stops\n`,
+    `tuneloop: serving on ${running.target} (metrics :${running.metricsPort})` +
+      (labeling ? `; labeling app ${labeling.url}` : '') +
+      '; Ctrl-C stops\n' +
+      (labeling?.credentialsFile
+        ? `tuneloop: sign in as ${labeling.adminEmail}, password in ${labeling.credentialsFile}\n`
+        : ''),
   );
 } catch (err) {
   await stopAll().catch(() => undefined);

@@ -49,7 +49,7 @@ describe('labeling app end to end (Chromium, SQLite, NATS)', () => {
     await buildApp();
     app = await startApp({
       TUNELOOP_HOME: home, TUNELOOP_ADMIN_EMAIL: ADMIN.email, TUNELOOP_ADMIN_PASSWORD: ADMIN.password,
-      TUNELOOP_NATS_URL: NATS_URL, TUNELOOP_BUS_PREFIX: prefix, TUNELOOP_LABELING_UNDO_GRACE_MS: '10000',
+      TUNELOOP_NATS_URL: NATS_URL, TUNELOOP_NATS_PREFIX: prefix, TUNELOOP_LABELING_UNDO_GRACE_MS: '10000',
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,

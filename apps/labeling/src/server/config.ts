@@ -39,7 +39,7 @@ export function loadConfig(env: Env = process.env): LabelingConfig {
     home: path.resolve(env.INIT_CWD || process.cwd(), env.TUNELOOP_HOME || '.tuneloop'),
     databaseUrl: env.TUNELOOP_DATABASE_URL || undefined,
     natsUrl: env.TUNELOOP_NATS_URL || 'nats://127.0.0.1:4222',
-    busPrefix: env.TUNELOOP_BUS_PREFIX ?? '',
+    busPrefix: env.TUNELOOP_NATS_PREFIX ?? '',
     relay: relay === 'on',
     leaseMs: int(env, 'TUNELOOP_LABELING_LEASE_MS', 10 * 60_000, 1000),
     undoGraceMs: int(env, 'TUNELOOP_LABELING_UNDO_GRACE_MS', 15_000, 0),
