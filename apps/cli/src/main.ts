@@ -11,6 +11,8 @@ const commandGroups: (() => Promise<{ register: Register }>)[] = [
   () => import('./commands/train.ts'),
   () => import('./commands/jobs.ts'),
   () => import('./commands/labeling.ts'),
+  () => import('./commands/reward.ts'),
+  () => import('./commands/optimize.ts'),
 ];
 
 export async function main(argv: string[]): Promise<number> {
