@@ -181,7 +181,12 @@ describe.each(['fs', 'nats'] as const)('model store on the %s backend', (kind) =
     const base = await uploadModel(h.client, tiny, 'base');
     const dir = join(work, 'adapter');
     await adapterFolder(dir);
+    const sub = h.bus.nc.subscribe(wireSubject(h.bus.names, 'events.adapter.published'), { max: 1 });
+    const got = (async () => {
+      for await (const msg of sub) return msg.json<{ adapterId: string; baseModelId: string; method: string }>();
+    })();
     const a = await uploadAdapter(h.client, dir, 'sft-lora', { name: 'base', version: 'latest' });
+    expect(await got).toMatchObject({ adapterId: 'sft-lora@1', baseModelId: `base@${base.ref?.version}`, method: 'lora' });
     expect(a.baseModel).toEqual(base.ref);
     expect(a.peftType).toBe('LORA');
     expect(a.trainableParameters).toBe(512);
