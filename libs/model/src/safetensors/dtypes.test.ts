@@ -1,6 +1,6 @@
 // Half / bfloat16 conversions against IEEE 754 bit patterns (binary16 table values, torch's RNE rounding).
 import { describe, expect, it } from 'vitest';
-import { floatToBf16, floatToHalf, halfToFloat } from './dtypes.ts';
+import { floatToBf16, floatToHalf, halfToFloat, toFloat32 } from './dtypes.ts';
 
 describe('binary16', () => {
   it('encodes known values to their published bit patterns', () => {
@@ -32,5 +32,15 @@ describe('bfloat16', () => {
     expect(floatToBf16(-Infinity)).toBe(0xff80);
     expect(floatToBf16(NaN) & 0x7f80).toBe(0x7f80);
     expect(floatToBf16(NaN) & 0x7f).not.toBe(0);
+  });
+});
+
+describe('toFloat32 over a Node Buffer view', () => {
+  it('reads only the view, not the pooled ArrayBuffer behind it', () => {
+    const pool = Buffer.alloc(64, 0xff);
+    const bytes = new Uint8Array(new Float32Array([1.5, -2]).buffer);
+    pool.set(bytes, 8);
+    const view = pool.subarray(8, 16); // a Buffer, byteOffset 8 into a larger buffer
+    expect([...toFloat32({ dtype: 'F32', shape: [2], data: view })]).toEqual([1.5, -2]);
   });
 });

@@ -39,7 +39,8 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
 
 /** A copy of the bytes in a fresh, aligned ArrayBuffer. */
 function aligned(data: Uint8Array): ArrayBuffer {
-  return data.slice().buffer;
+  // Uint8Array.prototype.slice copies; a Node Buffer's own slice() is a view into a shared pool.
+  return Uint8Array.prototype.slice.call(data).buffer as ArrayBuffer;
 }
 
 const f32 = new Float32Array(1);
