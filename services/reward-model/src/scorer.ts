@@ -1,0 +1,91 @@
+// The Score RPC: loads a reward-model folder (a Hugging Face trunk + score.safetensors, as `tuneloop reward
+// train` writes it) by name under TUNELOOP_HOME/models (or an absolute path), caches it, and scores items
+// through the ScoreBatcher so concurrent callers share forward passes.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '@tuneloop/engine';
+import { loadModel } from '@tuneloop/files';
+import { parseSafetensors, REWARD_HEAD_NAME, RewardModel, tensorFromRaw, type Tokenizer } from '@tuneloop/model';
+import { encodeSequence, packSequences } from '@tuneloop/objectives';
+import type { ScoreRequest, ScoreResponse } from '@tuneloop/proto';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@tuneloop/service-kit';
+import { ScoreBatcher, type ScoreBatcherLimits } from './score-batcher.ts';
+
+export const HEAD_FILE = 'score.safetensors';
+export const DEFAULT_SCORE_LIMITS: ScoreBatcherLimits = { maxBatchSize: 64, maxSequenceLength: 512, maxQueuedSequences: 4096, maxWaitMs: 2 };
+
+interface Loaded {
+  rm: RewardModel;
+  tokenizer: Tokenizer;
+  batcher: ScoreBatcher;
+}
+
+/** Folder of a reward model: an absolute path, else `<home>/models/<name>[@version]`. */
+export function rewardModelDir(home: string, name: string, version = ''): string {
+  if (!name) throw new InvalidArgumentError('reward_model.name', 'must name a reward model folder');
+  if (path.isAbsolute(name)) return name;
+  if (name.includes('..') || name.includes('/')) throw new InvalidArgumentError('reward_model.name', `must be a plain name or an absolute path, got ${JSON.stringify(name)}`);
+  return path.join(home, 'models', version ? `${name}@${version}` : name);
+}
+
+export class RewardScorer {
+  private readonly cache = new Map<string, Promise<Loaded>>();
+
+  constructor(
+    private readonly home: string,
+    private readonly limits: ScoreBatcherLimits = DEFAULT_SCORE_LIMITS,
+  ) {}
+
+  private load(dir: string): Promise<Loaded> {
+    let p = this.cache.get(dir);
+    if (!p) {
+      p = (async () => {
+        await initBackend({ quiet: true });
+        const head = await readFile(path.join(dir, HEAD_FILE)).catch(() => {
+          throw new NotFoundError(`reward_model: no reward model at ${dir} (${HEAD_FILE} missing)`);
+        });
+        const loaded = await loadModel(dir);
+        if (!loaded.tokenizer) throw new FailedPreconditionError(`reward_model: ${dir} has no tokenizer.json`);
+        const raw = parseSafetensors(new Uint8Array(head)).tensors.get(REWARD_HEAD_NAME);
+        if (!raw) throw new FailedPreconditionError(`reward_model: ${HEAD_FILE} has no '${REWARD_HEAD_NAME}' tensor`);
+        const w = tensorFromRaw(raw);
+        const rm = new RewardModel(loaded.model, { head: w });
+        w.dispose();
+        const pad = loaded.tokenizer.padTokenId ?? 0;
+        const maxSequenceLength = Math.min(this.limits.maxSequenceLength, loaded.config.maxPositionEmbeddings);
+        const batcher = new ScoreBatcher((seqs) => {
+          const s = tf.tidy(() => rm.scores(packSequences(seqs, pad)));
+          const out = Array.from(s.dataSync());
+          s.dispose();
+          return out;
+        }, { ...this.limits, maxSequenceLength });
+        return { rm, tokenizer: loaded.tokenizer, batcher };
+      })();
+      p.catch(() => this.cache.delete(dir));
+      this.cache.set(dir, p);
+    }
+    return p;
+  }
+
+  async score(req: ScoreRequest): Promise<ScoreResponse> {
+    const ref = req.rewardModel;
+    const dir = rewardModelDir(this.home, ref?.name ?? '', ref?.version ?? '');
+    if (req.items.length === 0) throw new InvalidArgumentError('items', 'must hold at least one (prompt, completion)');
+    const { tokenizer, batcher } = await this.load(dir);
+    const seqs = req.items.map((it, i) => {
+      try {
+        return encodeSequence(tokenizer, it.prompt, it.completion, `items[${i}].completion`);
+      } catch (e) {
+        throw new InvalidArgumentError(`items[${i}].completion`, 'must not be empty', { cause: e });
+      }
+    });
+    return { scores: await batcher.score(seqs) };
+  }
+
+  /** Frees every loaded model. */
+  close(): void {
+    for (const p of this.cache.values()) p.then((l) => l.rm.trunk.dispose(), () => undefined);
+    this.cache.clear();
+  }
+}
