@@ -1,7 +1,7 @@
 // reward-model on a real port: health SERVING; Score on a reward-model folder under TUNELOOP_HOME matches the
 // library, serves 32 concurrent callers, and answers RESOURCE_EXHAUSTED / INVALID_ARGUMENT / NOT_FOUND; training
 // jobs, not built yet, answer UNIMPLEMENTED naming the issue.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
