@@ -10,11 +10,12 @@ const TO_WIRE: Record<string, QuantScheme> = {
   int8: QuantScheme.INT8,
   int4: QuantScheme.INT4,
   int2: QuantScheme.INT2,
+  fp4: QuantScheme.FP4,
 };
 
 export function schemeFromWire(s: QuantScheme, field: string): Scheme {
   const name = Object.entries(TO_WIRE).find(([k, v]) => v === s && k !== 'none')?.[0];
-  if (!name) throw new InvalidArgumentError(field, `must be one of NF4, INT8, INT4, INT2, got ${QuantScheme[s] ?? s}`);
+  if (!name) throw new InvalidArgumentError(field, `must be one of NF4, FP4, INT8, INT4, INT2, got ${QuantScheme[s] ?? s}`);
   return name as Scheme;
 }
 

@@ -171,7 +171,7 @@ export function modelStoreHandlers(backend: StoreBackend, bus: Bus, logger: Logg
       const source = await catalog.resolve('models', refFrom(req.ref, 'ref'));
       const scheme = schemeFromWire(req.scheme, 'scheme');
       const blockSize = req.blockSize || DEFAULT_BLOCK_SIZE;
-      if (req.doubleQuant && scheme !== 'nf4') throw new InvalidArgumentError('double_quant', `applies to nf4 only, got scheme ${scheme}`);
+      if (req.doubleQuant && scheme !== 'nf4' && scheme !== 'fp4') throw new InvalidArgumentError('double_quant', `applies to nf4 and fp4 only, got scheme ${scheme}`);
       const keep = req.keepFullPrecision.length > 0 ? req.keepFullPrecision : DEFAULT_KEEP;
       keep.forEach((s, i) => {
         try {

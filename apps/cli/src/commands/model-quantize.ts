@@ -7,7 +7,7 @@ import { CliError, emit, table } from '../output.ts';
 import { formatBytes } from './model-inspect.ts';
 import { call } from './model-ls.ts';
 
-const SCHEME_IDS: Record<string, number> = { nf4: 1, int8: 2, int4: 3, int2: 4 };
+const SCHEME_IDS: Record<string, number> = { nf4: 1, int8: 2, int4: 3, int2: 4, fp4: 5 };
 
 function int(name: string, v: string): number {
   const n = Number(v);
@@ -20,7 +20,7 @@ export function registerQuantize(model: Command): void {
     .command('quantize')
     .description('Quantize a stored model into a new version (nf4, int8, int4, int2)')
     .argument('<ref>', 'name@version of a full-precision model (name: the newest version)')
-    .requiredOption('--scheme <scheme>', 'nf4 | int8 | int4 | int2')
+    .requiredOption('--scheme <scheme>', 'nf4 | fp4 | int8 | int4 | int2')
     .option('--block-size <n>', 'values per absmax block (default 64)', (v) => int('--block-size', v))
     .option('--double-quant', 'quantize the absmax values to 8 bits in blocks of 256 (nf4)')
     .option('--keep <regex...>', 'tensor-name patterns kept in full precision (default: embed_tokens norm lm_head)')

@@ -144,6 +144,7 @@ export enum QuantScheme {
   INT8 = 2,
   INT4 = 3,
   INT2 = 4,
+  FP4 = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -164,6 +165,9 @@ export function quantSchemeFromJSON(object: any): QuantScheme {
     case 4:
     case "QUANT_SCHEME_INT2":
       return QuantScheme.INT2;
+    case 5:
+    case "QUANT_SCHEME_FP4":
+      return QuantScheme.FP4;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -183,6 +187,8 @@ export function quantSchemeToJSON(object: QuantScheme): string {
       return "QUANT_SCHEME_INT4";
     case QuantScheme.INT2:
       return "QUANT_SCHEME_INT2";
+    case QuantScheme.FP4:
+      return "QUANT_SCHEME_FP4";
     case QuantScheme.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
