@@ -3,6 +3,7 @@
 // AdaLoRA through the adapter trainer's own trainJob; held-out 2-digit addition exact match before / after (the
 // adapter reloaded from its saved PEFT folder), trainable parameters, peak tensor memory, time.
 // Run: npx tsx bench/peft-compare.ts [--steps 200] [--batch 32] [--rows 3000] [--methods lora,full] [--backend wasm|cpu]
+//      [--base DIR] (default TUNELOOP_HOME/models/tiny-arith, pretrained first when missing)
 //      JSON on stdout and in bench/results/, a Markdown table in bench/results/peft-compare-<time>.md
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,15 +38,16 @@ const METHODS: Record<string, { config: Record<string, unknown>; lr: number }> =
   partial: { config: { top_k_blocks: 1, head: true }, lr: 1e-3 },
   lora: { config: { r: 8, lora_alpha: 16, target_modules: 'all-linear' }, lr: 5e-3 },
   qlora: { config: { r: 8, lora_alpha: 16, target_modules: 'all-linear', bnb_4bit_quant_type: 'nf4', bnb_4bit_use_double_quant: true, block_size: 64 }, lr: 5e-3 },
-  vera: { config: { r: 64, target_modules: 'all-linear', d_initial: 0.1 }, lr: 2e-2 },
+  vera: { config: { r: 64, target_modules: 'all-linear', d_initial: 0.1 }, lr: 5e-2 },
   dora: { config: { r: 8, lora_alpha: 16, target_modules: 'all-linear' }, lr: 5e-3 },
-  adalora: { config: { init_r: 12, target_r: 8, tinit: 20, tfinal: 40, deltaT: 10, lora_alpha: 16, target_modules: 'all-linear' }, lr: 5e-3 },
+  // budget schedule scaled to the run: warm up 10%, prune until 70%, then fine-tune the final ranks
+  adalora: { config: { init_r: 12, target_r: 8, tinit: Math.round(STEPS / 10), tfinal: Math.round((3 * STEPS) / 10), deltaT: Math.max(1, Math.round(STEPS / 20)), lora_alpha: 16, target_modules: 'all-linear' }, lr: 1e-2 },
 };
 const chosen = opt('methods', Object.keys(METHODS).join(',')).split(',');
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const home = path.resolve(process.env.TUNELOOP_HOME || path.join(root, '.tuneloop'));
-const baseDir = path.join(home, 'models', 'tiny-arith');
+const baseDir = path.resolve(opt('base', path.join(home, 'models', 'tiny-arith')));
 if (!existsSync(path.join(baseDir, 'config.json'))) {
   process.stderr.write(`no base model at ${baseDir}: running tuneloop pretrain --task arith (minutes)\n`);
   execFileSync(process.execPath, [path.join(root, 'bin/tuneloop.mjs'), 'pretrain', '--task', 'arith', '--out', baseDir], { stdio: 'inherit' });
@@ -108,7 +110,7 @@ for (const name of chosen) {
   const t0 = performance.now();
   await trainJob({ jobId: `bench-${name}`, home: work, spec }, (msg) => {
     msgs.push(msg);
-    peakBytes = Math.max(peakBytes, tf.memory().numBytes);
+    peakBytes = Math.max(peakBytes, tf.memory().numBytes); // between steps: weights + adapter + optimizer state
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     if (msg.type === 'step' && msg.report.step % 50 === 0) process.stderr.write(`  ${name} step ${msg.report.step}/${STEPS} loss ${msg.report.loss.toFixed(3)}\n`);
   });
@@ -140,10 +142,13 @@ const md = [
   '',
   `Held-out 2-digit additions (${heldOut.length}, never in training): greedy exact match. Base model: ${pct(before)}.`,
   '',
-  '| method | lr | trainable params | % of all | eval loss before -> after | accuracy before -> after | gain vs full | peak tensor MiB | time s |',
+  '| method | lr | trainable params | % of all | eval loss before -> after | accuracy before -> after | gain vs full | resident tensor MiB | time s |',
   '|---|---|---|---|---|---|---|---|---|',
   ...report.results.map((r) =>
     `| ${r.method} | ${r.lr} | ${r.trainable.toLocaleString('en-US')} | ${r.trainablePercent.toFixed(2)} | ${r.evalLossBefore?.toFixed(3)} -> ${r.evalLossAfter?.toFixed(3)} | ${pct(r.accuracyBefore)} -> ${pct(r.accuracyAfter)} | ${r.gainVsFull === null ? '-' : pct(r.gainVsFull)} | ${r.peakTensorMiB.toFixed(1)} | ${r.seconds.toFixed(0)} |`),
+  '',
+  'Accuracy "before" is the unquantized base for every row (QLoRA trains over the NF4 base, whose eval loss is its "before").',
+  'Resident tensor MiB: the largest tf.memory() seen between steps (weights, adapter, AdamW state; activations excluded).',
   '',
 ].join('\n');
 writeFileSync(file.replace(/\.json$/, '.md'), md);
