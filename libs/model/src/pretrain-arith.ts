@@ -22,6 +22,7 @@ export interface ArithPretrainSettings {
   seqLen: number; // tokens per packed row
   peakLr: number;
   warmupSteps: number;
+  textFraction: number; // share of instruction-like lines in the corpus
   seed: number;
 }
 
@@ -37,6 +38,7 @@ export const ARITH_DEFAULT: ArithPretrainSettings = {
   seqLen: 48,
   peakLr: 3e-3,
   warmupSteps: 60,
+  textFraction: 0.2,
   seed: 1,
 };
 
@@ -52,6 +54,7 @@ export const ARITH_SMALL: ArithPretrainSettings = {
   seqLen: 48,
   peakLr: 1e-2,
   warmupSteps: 20,
+  textFraction: 0.2,
   seed: 1,
 };
 
@@ -145,7 +148,7 @@ export async function pretrainArith(
   const weights = initWeights(config, createRng(s.seed));
   const model = new CausalLM(config, weights);
   tf.dispose([...weights.values()]);
-  const corpus = arithCorpus({ seed: s.seed + 1 });
+  const corpus = arithCorpus({ seed: s.seed + 1, textFraction: s.textFraction });
   // Packed rows (GPT-style): examples are concatenated into rows of seqLen tokens, no padding wasted.
   let stream: number[] = [];
   const nextRow = () => {

@@ -12,6 +12,7 @@ export interface PretrainSummary {
   parameters: number;
   steps: number;
   seed: number;
+  settings: Record<string, number>; // the full recipe (a cached folder is reused only for the same one)
   finalLoss: number; // mean loss of the last 20 steps
   heldOutExactMatch: number; // greedy exact match on held-out 2-digit additions
   heldOutCount: number;
@@ -55,7 +56,7 @@ export async function pretrainArithToFolder(opts: PretrainOptions = {}): Promise
   const marker = path.join(out, 'pretrain.json');
   if (!opts.force && existsSync(marker) && existsSync(path.join(out, 'config.json'))) {
     const prev = JSON.parse(await (await import('node:fs/promises')).readFile(marker, 'utf8')) as PretrainSummary;
-    if (prev.steps === settings.steps && prev.seed === settings.seed) return { ...prev, out, cached: true };
+    if (JSON.stringify(prev.settings) === JSON.stringify(settings)) return { ...prev, out, cached: true };
   }
   const started = performance.now();
   const { heldOutAdditions } = await import('@tuneloop/datasets');
@@ -76,6 +77,7 @@ export async function pretrainArithToFolder(opts: PretrainOptions = {}): Promise
     parameters: result.parameters,
     steps: settings.steps,
     seed: settings.seed,
+    settings: { ...settings },
     finalLoss: tail.reduce((a, h) => a + h.loss, 0) / tail.length,
     heldOutExactMatch: result.heldOutExactMatch,
     heldOutCount: result.heldOutCount,
