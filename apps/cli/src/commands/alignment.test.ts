@@ -37,6 +37,9 @@ beforeAll(async () => {
   const m = new CausalLM(cfg, w);
   tf.dispose([...w.values()]);
   await saveModel(join(dir, 'base'), m, { tokenizer: tok });
+  const norm = m.norms.get('model.norm')!;
+  norm.assign(tf.fill(norm.shape, NaN) as tf.Tensor1D); // a broken checkpoint: every loss is NaN
+  await saveModel(join(dir, 'nan-base'), m, { tokenizer: tok });
   m.dispose();
   const train = simulatedAnnotator({ seed: 2, noise: 0.1 }).labelAll(preferenceTask({ seed: 1, count: 300, split: 'train', kindWeights: SLICE }));
   const held = preferenceTask({ seed: 3, count: 80, split: 'eval', kindWeights: SLICE }).map((p) => ({ prompt: p.prompt, chosen: p.better, rejected: p.worse }));
@@ -92,6 +95,14 @@ describe('tuneloop optimize', () => {
     const r = await run(['optimize', 'kto', '--policy', join(dir, 'base'), '--data', join(dir, 'kto.jsonl'), '--out', join(dir, 'kto'), '--steps', '3', '--json']);
     expect(r.err).toBe('');
     expect(JSON.parse(r.out)).toMatchObject({ method: 'kto', steps: 3, examples: 600 });
+  });
+  it('a NaN loss fails with the step and the reason and keeps the last good adapter', async () => {
+    const out = join(dir, 'nan');
+    const r = await run(['optimize', 'dpo', '--policy', join(dir, 'nan-base'), '--data', join(dir, 'train.jsonl'), '--out', out, '--steps', '5']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('tuneloop: FAILED: training diverged at step 0: loss is NaN (adapter of the last good step kept in');
+    expect(JSON.parse(await readFile(join(out, 'optimize.json'), 'utf8'))).toMatchObject({ status: 'failed', failedStep: 0, reason: 'loss is NaN' });
+    expect(existsSync(join(out, 'adapter_model.safetensors'))).toBe(true);
   });
   it('refuses beta <= 0 and an unknown loss type with exit 2', async () => {
     const base = ['--policy', join(dir, 'base'), '--data', join(dir, 'train.jsonl'), '--out', join(dir, 'x')];

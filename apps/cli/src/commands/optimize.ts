@@ -35,18 +35,27 @@ async function optimize(method: string, o: OptimizeOpts) {
   const cached = evalPairs ? await inputErrors(() => obj.evalReference(loaded.model, tok, evalPairs)) : null;
   const before = cached ? obj.evaluatePolicy(loaded.model, tok, cached, prepared.config.beta) : null;
   const started = performance.now();
-  const hist = await inputErrors(() =>
-    obj.trainPreference({ model: loaded.model, variables: pm.trainableVariables(), tokenizer: tok, pairs, unpaired, config, onStep: (s) => {
+  const saveAdapterFiles = async (extra: Record<string, unknown>) => {
+    const adapter = peft.encodeAdapterFiles(peft.saveAdapter(pm, { baseModel: o.policy }));
+    await mkdir(o.out, { recursive: true });
+    for (const [name, content] of Object.entries(adapter)) await writeFile(path.join(o.out, name), content);
+    await writeFile(path.join(o.out, 'optimize.json'), JSON.stringify(extra, null, 2) + '\n');
+  };
+  let hist: import('@tuneloop/objectives').StepMetrics[];
+  try {
+    hist = await obj.trainPreference({ model: loaded.model, variables: pm.trainableVariables(), tokenizer: tok, pairs, unpaired, config, onStep: (s) => {
       if (o.watch) process.stderr.write(progressLine(s.step, o.steps, s.metrics));
-    } }, prepared),
-  );
+    } }, prepared);
+  } catch (e) {
+    if (!(e instanceof obj.TrainingDivergedError)) throw e;
+    // The weights are those of the last good step: keep them as the checkpoint, and fail with the step and reason.
+    await saveAdapterFiles({ status: 'failed', method, failedStep: e.step, reason: e.reason });
+    throw new CliError(`FAILED: ${e.message} (adapter of the last good step kept in ${path.resolve(o.out)})`);
+  }
   if (o.watch) process.stderr.write('\n');
   const after = cached ? obj.evaluatePolicy(loaded.model, tok, cached, prepared.config.beta) : null;
-  const adapter = peft.encodeAdapterFiles(peft.saveAdapter(pm, { baseModel: o.policy }));
   const summary = { out: path.resolve(o.out), method, lossType: method === 'dpo' || method === 'ipo' ? prepared.config.lossType : null, beta: prepared.config.beta, backend: info.name, examples: pairs?.length ?? unpaired?.length ?? 0, steps: hist.length, finalMetrics: hist[hist.length - 1].metrics, evalBefore: before, evalAfter: after, seconds: (performance.now() - started) / 1000 };
-  await mkdir(o.out, { recursive: true });
-  for (const [name, content] of Object.entries(adapter)) await writeFile(path.join(o.out, name), content);
-  await writeFile(path.join(o.out, 'optimize.json'), JSON.stringify(summary, null, 2) + '\n');
+  await saveAdapterFiles({ status: 'succeeded', ...summary });
   pm.unload();
   loaded.model.dispose();
   return summary;
