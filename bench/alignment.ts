@@ -68,7 +68,12 @@ probe.dispose();
 for (const task of taskArg === 'both' ? ['slice', 'full'] : [taskArg]) {
   const kindWeights = TASKS[task];
   const train = simulatedAnnotator({ seed: 2, noise }).labelAll(preferenceTask({ seed: 1, count: nTrain, split: 'train', kindWeights }));
-  const heldOut = preferenceTask({ seed: 3, count: nEval, split: 'eval', kindWeights }).map((p) => ({ prompt: p.prompt, chosen: p.better, rejected: p.worse }));
+  const heldOutGt = preferenceTask({ seed: 3, count: nEval, split: 'eval', kindWeights });
+  const heldOut = heldOutGt.map((p) => ({ prompt: p.prompt, chosen: p.better, rejected: p.worse }));
+  // Pairs decidable by style (exactly one response rambles) vs pairs that need the sum (same style).
+  const rambles = (k: string) => k.endsWith('rambling');
+  const styleIdx = heldOutGt.flatMap((p, i) => (rambles(p.betterKind) !== rambles(p.worseKind) ? [i] : []));
+  const sumIdx = heldOutGt.flatMap((p, i) => (rambles(p.betterKind) === rambles(p.worseKind) ? [i] : []));
   for (const method of methods) {
     const t0 = performance.now();
     const model = await freshBase();
@@ -80,7 +85,8 @@ for (const task of taskArg === 'both' ? ['slice', 'full'] : [taskArg]) {
       const before = evaluateRewardModel(rm, tok, heldOut);
       await trainRewardModel(rm, tok, train, { steps, batchSize: 16, lr: 3e-3, seed: 1, useMargin: true, centerRewardsCoefficient: 0.01 });
       const after = evaluateRewardModel(rm, tok, heldOut);
-      rows.push({ task, method: 'reward model (BT, margin, centering)', seconds: (performance.now() - t0) / 1000, accBefore: before.accuracy, accAfter: after.accuracy });
+      const sub = (idx: number[]) => (idx.length ? evaluateRewardModel(rm, tok, idx.map((i) => heldOut[i])).accuracy : NaN);
+      rows.push({ task, method: 'reward model (BT, margin, centering)', seconds: (performance.now() - t0) / 1000, accBefore: before.accuracy, accAfter: after.accuracy, accAfterStylePairs: sub(styleIdx), accAfterSumPairs: sub(sumIdx), stylePairs: styleIdx.length, sumPairs: sumIdx.length });
       rm.dispose();
     } else {
       const cached = evalReference(model, tok, heldOut);
