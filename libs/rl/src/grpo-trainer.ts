@@ -1,0 +1,150 @@
+// GRPO training of a causal LM policy with a verifier (Shao et al. 2024, DeepSeekMath Sec. 4; TRL GRPOTrainer):
+// per generation batch, sample G completions for each of P prompts, score them, group-relative advantages,
+// keep the sampling policy's per-token log-probs (old) and the reference's, then numIterations clipped
+// policy-ratio steps on the batch. Metrics per batch use TRL's names (reward, reward_std, kl, clip_ratio).
+import * as tf from '@tensorflow/tfjs-core';
+import { createRng } from '@tuneloop/engine';
+import { buildLogprobBatch, sequenceLogprobs, type CausalLM, type Tokenizer } from '@tuneloop/model';
+import { grpoAdvantages, grpoLoss, maskTruncatedCompletions, withAdaptersDisabled } from '@tuneloop/objectives';
+import { createVerifier, type Verifier, type VerifierSpec } from '@tuneloop/verifiers';
+import { resolveGrpoConfig, type GrpoConfig, type ResolvedGrpoConfig } from './grpo-config.ts';
+import { PolicyOptimizer } from './optimizer.ts';
+import { encodePrompts, type RlPrompt } from './prompts.ts';
+import { sampleGroups, scoreRollouts, type Rollout } from './sample-groups.ts';
+
+export interface GrpoRun {
+  model: CausalLM; // the policy: LoRA-family adapters installed (reference = adapters disabled) or full weights
+  variables: tf.Variable[]; // what trains
+  tokenizer: Tokenizer;
+  prompts: RlPrompt[]; // training prompts with references
+  verifier: Verifier | VerifierSpec; // a built verifier or a spec for createVerifier
+  config: GrpoConfig;
+  /** A frozen reference policy; default: `model` with its adapters disabled. */
+  reference?: CausalLM;
+  /** Called after each generation batch; return false to stop (cancel). */
+  onStep?: (m: GrpoStepMetrics) => void | boolean | Promise<void | boolean>;
+}
+
+export interface GrpoStepMetrics {
+  step: number; // generation batch, 0-based
+  metrics: {
+    reward: number; // mean verifier reward of the batch's completions
+    reward_std: number; // mean within-group std of the rewards
+    pass_rate: number; // fraction of completions with reward >= passThreshold
+    frac_reward_zero_std: number; // groups whose rewards are all equal (no learning signal)
+    kl: number; // k3 KL(policy || reference), token mean, averaged over the iterations
+    clip_ratio: number; // fraction of clipped tokens, averaged over the iterations
+    loss: number; // mean over the iterations
+    grad_norm: number;
+    completion_length: number; // mean generated tokens
+  };
+  seconds: number;
+}
+
+function isVerifier(v: unknown): v is Verifier {
+  return typeof v === 'object' && v !== null && typeof (v as Verifier).scoreGroup === 'function';
+}
+
+/** Validates the run (config, verifier, prompts vs context length) before any work. */
+export function prepareGrpo(run: GrpoRun): { config: ResolvedGrpoConfig; verifier: Verifier; promptIds: number[][] } {
+  const config = resolveGrpoConfig(run.config);
+  const verifier = isVerifier(run.verifier) ? run.verifier : createVerifier(run.verifier);
+  const promptIds = encodePrompts(run.tokenizer, run.model.config, run.prompts, config.maxNewTokens);
+  return { config, verifier, promptIds };
+}
+
+/** Per-token log-probs of the rollouts under `model`, no gradient: [B, T] as numbers, with the batch layout. */
+function rolloutBatch(rollouts: Rollout[], pad: number) {
+  return buildLogprobBatch(rollouts.map((r) => r.promptIds), rollouts.map((r) => r.tokens), pad);
+}
+
+export async function trainGrpo(run: GrpoRun): Promise<GrpoStepMetrics[]> {
+  const { config: c, verifier, promptIds } = prepareGrpo(run);
+  const { model, tokenizer: tok } = run;
+  const pad = tok.padTokenId ?? 0;
+  const rng = createRng(c.seed);
+  const opt = new PolicyOptimizer(run.variables, c);
+  const history: GrpoStepMetrics[] = [];
+  let order: number[] = [];
+  const nextPrompts = (): number[] => {
+    const out: number[] = [];
+    while (out.length < c.promptsPerStep) {
+      if (order.length === 0) order = rng.shuffle(promptIds.map((_, i) => i));
+      out.push(order.pop() as number);
+    }
+    return out;
+  };
+  try {
+    for (let step = 0; step < c.steps; step++) {
+      const started = performance.now();
+      const idx = nextPrompts();
+      const batchPrompts = idx.map((i) => run.prompts[i]);
+      const rollouts = sampleGroups(model, tok, idx.map((i) => promptIds[i]), { ...c, seed: c.seed * 1_000_003 + step * 10_007 });
+      const rewards = await scoreRollouts(verifier, batchPrompts, rollouts, c.groupSize);
+      const batch = rolloutBatch(rollouts, pad);
+      const truncated = rollouts.map((r) => r.finishReason === 'length');
+      const held = tf.tidy(() => {
+        const old = sequenceLogprobs(model, batch);
+        const ref = run.reference
+          ? sequenceLogprobs(run.reference, batch).logprobs
+          : withAdaptersDisabled(model, () => sequenceLogprobs(model, batch).logprobs);
+        const mask = c.maskTruncatedCompletions ? maskTruncatedCompletions(old.mask, truncated) : old.mask;
+        return { old: old.logprobs, ref, mask, adv: grpoAdvantages({ rewards, groupSize: c.groupSize, scaleRewards: c.scaleRewards }) };
+      });
+      const sums = { loss: 0, kl: 0, clip: 0, grad: 0 };
+      // Every group tied and no KL term: the loss and its gradient are exactly 0, and an AdamW step would only
+      // move the weights along stale momentum, so the batch is logged and skipped.
+      const noSignal = c.beta === 0 && rewards.every((r, i) => r === rewards[i - (i % c.groupSize)]);
+      try {
+        if (noSignal) sums.kl = tf.tidy(() => grpoLoss({ advantages: held.adv, logps: held.old, refLogps: held.ref, mask: held.mask, lossType: c.lossType }).kl.dataSync()[0]);
+        for (let it = 0; it < (noSignal ? 0 : c.numIterations); it++) {
+          const r = opt.step(() => {
+            const { logprobs } = sequenceLogprobs(model, batch);
+            const out = grpoLoss({
+              advantages: held.adv, logps: logprobs, oldLogps: held.old, refLogps: held.ref, mask: held.mask, beta: c.beta,
+              epsilonLow: c.epsilonLow, epsilonHigh: c.epsilonHigh, lossType: c.lossType, maxCompletionLength: c.maxNewTokens,
+            });
+            return { loss: out.loss, metrics: { kl: out.kl, clip_ratio: out.clipRatio } };
+          });
+          sums.loss += r.loss;
+          sums.kl += r.metrics.kl;
+          sums.clip += r.metrics.clip_ratio;
+          sums.grad += r.gradNorm;
+        }
+      } finally {
+        tf.dispose([held.old, held.ref, held.mask, held.adv]);
+      }
+      const k = Math.max(1, noSignal ? 0 : c.numIterations);
+      const groups = rewards.length / c.groupSize;
+      let stdSum = 0;
+      let zeroStd = 0;
+      for (let g = 0; g < groups; g++) {
+        const rs = rewards.slice(g * c.groupSize, (g + 1) * c.groupSize);
+        const mean = rs.reduce((a, b) => a + b, 0) / rs.length;
+        const sd = Math.sqrt(rs.reduce((a, b) => a + (b - mean) ** 2, 0) / (rs.length - 1));
+        stdSum += sd;
+        if (rs.every((x) => x === rs[0])) zeroStd++;
+      }
+      const m: GrpoStepMetrics = {
+        step,
+        metrics: {
+          reward: rewards.reduce((a, b) => a + b, 0) / rewards.length,
+          reward_std: stdSum / groups,
+          pass_rate: rewards.filter((x) => x >= c.passThreshold).length / rewards.length,
+          frac_reward_zero_std: zeroStd / groups,
+          kl: sums.kl / k,
+          clip_ratio: sums.clip / k,
+          loss: sums.loss / k,
+          grad_norm: sums.grad / k,
+          completion_length: rollouts.reduce((a, r) => a + r.tokens.length, 0) / rollouts.length,
+        },
+        seconds: (performance.now() - started) / 1000,
+      };
+      history.push(m);
+      if ((await run.onStep?.(m)) === false) break;
+    }
+  } finally {
+    opt.dispose();
+  }
+  return history;
+}

@@ -1,0 +1,58 @@
+// One optimizer that lives across generation batches (RL trainers take several steps per batch and keep
+// AdamW moments between batches): gradient of a loss closure, global-norm clipping, AdamW at a constant
+// learning rate, and the divergence guard of @tuneloop/objectives (a non-finite loss or gradient stops
+// before the update, so the weights stay those of the last good step).
+import * as tf from '@tensorflow/tfjs-core';
+import { AdamW, clipByGlobalNorm } from '@tuneloop/engine';
+import { TrainingDivergedError } from '@tuneloop/objectives';
+import { RlInputError } from './errors.ts';
+
+export interface PolicyStepResult {
+  loss: number;
+  gradNorm: number;
+  metrics: Record<string, number>; // scalar metric tensors read inside the gradient scope
+}
+
+export class PolicyOptimizer {
+  private readonly opt: AdamW;
+  private steps = 0;
+  constructor(
+    private readonly variables: tf.Variable[],
+    private readonly cfg: { lr: number; clipNorm: number; weightDecay: number },
+  ) {
+    if (variables.length === 0) throw new RlInputError('variables', 'nothing to train (0 trainable variables)');
+    this.opt = new AdamW({ weightDecay: cfg.weightDecay });
+  }
+
+  /** One update from `lossFn` (built inside the gradient scope; metric tensors must be scalars). */
+  step(lossFn: () => { loss: tf.Scalar; metrics: Record<string, tf.Tensor> }): PolicyStepResult {
+    let metrics: Record<string, number> = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const out = lossFn();
+      metrics = {};
+      for (const [k, t] of Object.entries(out.metrics)) metrics[k] = t.dataSync()[0];
+      return out.loss;
+    }, this.variables);
+    const loss = value.dataSync()[0];
+    const named: Record<string, tf.Tensor> = {};
+    for (const v of this.variables) named[v.name] = grads[v.name];
+    if (!Number.isFinite(loss)) {
+      tf.dispose([value, ...Object.values(grads)]);
+      throw new TrainingDivergedError(this.steps, `loss is ${loss}`);
+    }
+    const clipped = clipByGlobalNorm(named, this.cfg.clipNorm);
+    tf.dispose([value, ...Object.values(grads)]);
+    if (!Number.isFinite(clipped.norm)) {
+      tf.dispose(Object.values(clipped.grads));
+      throw new TrainingDivergedError(this.steps, `gradient norm is ${clipped.norm}`);
+    }
+    this.opt.apply(this.variables, this.variables.map((v) => clipped.grads[v.name]), this.cfg.lr);
+    tf.dispose(Object.values(clipped.grads));
+    this.steps++;
+    return { loss, gradNorm: clipped.norm, metrics };
+  }
+
+  dispose(): void {
+    this.opt.dispose();
+  }
+}
