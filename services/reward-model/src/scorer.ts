@@ -85,7 +85,15 @@ export class RewardScorer {
 
   /** Frees every loaded model. */
   close(): void {
-    for (const p of this.cache.values()) p.then((l) => l.rm.trunk.dispose(), () => undefined);
+    for (const p of this.cache.values()) {
+      p.then(
+        (l) => {
+          l.rm.dispose();
+          l.rm.trunk.dispose();
+        },
+        () => undefined,
+      );
+    }
     this.cache.clear();
   }
 }
