@@ -23,6 +23,7 @@ export interface ArithPretrainSettings {
   peakLr: number;
   warmupSteps: number;
   textFraction: number; // share of instruction-like lines in the corpus
+  completionLossOnly: number; // 1: loss on completion tokens and EOS only (prompts are random digits); 0: every token
   seed: number;
 }
 
@@ -39,6 +40,7 @@ export const ARITH_DEFAULT: ArithPretrainSettings = {
   peakLr: 3e-3,
   warmupSteps: 60,
   textFraction: 0.2,
+  completionLossOnly: 0,
   seed: 1,
 };
 
@@ -55,6 +57,7 @@ export const ARITH_SMALL: ArithPretrainSettings = {
   peakLr: 1e-2,
   warmupSteps: 20,
   textFraction: 0.2,
+  completionLossOnly: 0,
   seed: 1,
 };
 
@@ -151,15 +154,26 @@ export async function pretrainArith(
   const corpus = arithCorpus({ seed: s.seed + 1, textFraction: s.textFraction });
   // Packed rows (GPT-style): examples are concatenated into rows of seqLen tokens, no padding wasted.
   let stream: number[] = [];
+  let weights01: number[] = []; // 1 where the token's prediction counts in the loss
   const nextRow = () => {
-    while (stream.length < s.seqLen) stream = stream.concat(encodeExample(tok, corpus.next().value as ArithExample));
-    const row = stream.slice(0, s.seqLen);
+    while (stream.length < s.seqLen) {
+      const ex = corpus.next().value as ArithExample;
+      const ids = encodeExample(tok, ex);
+      const completion = tok.encode(ex.completion, { addSpecialTokens: false }).length + 1; // + EOS
+      stream = stream.concat(ids);
+      weights01 = weights01.concat(ids.map((_, i) => (!s.completionLossOnly || i >= ids.length - completion ? 1 : 0)));
+    }
+    const row = { ids: stream.slice(0, s.seqLen), mask: weights01.slice(0, s.seqLen) };
     stream = stream.slice(s.seqLen);
+    weights01 = weights01.slice(s.seqLen);
     return row;
   };
   const history = await trainLoop(
     model.trainableVariables(),
-    () => causalLmLoss(model, Array.from({ length: s.batchSize }, nextRow)),
+    () => {
+      const rows = Array.from({ length: s.batchSize }, nextRow);
+      return causalLmLoss(model, rows.map((r) => r.ids), undefined, rows.map((r) => r.mask));
+    },
     { steps: s.steps, peakLr: s.peakLr, warmupSteps: s.warmupSteps, clipNorm: 1, adamw: { weightDecay: 0.1, beta2: 0.99 } },
     (info) => onStep?.(info, model, tok),
   );
