@@ -122,7 +122,11 @@ export interface GenerateGroupsRequest {
   prompts: GroupPrompt[];
   groupSize: number;
   sampling?: SamplingParams | undefined;
-  verifier?: VerifierSpec | undefined;
+  verifier?:
+    | VerifierSpec
+    | undefined;
+  /** A verifier spec of @tuneloop/verifiers as JSON ({"type":"numeric"}, a composite, ...); used when set. */
+  verifierJson: string;
 }
 
 export interface GroupPrompt {
@@ -137,6 +141,8 @@ export interface Completion {
   logprob: number;
   reward: number;
   finishReason: FinishReason;
+  /** log p(token) under the policy, one per token_ids entry. */
+  tokenLogprobs: number[];
 }
 
 export interface CompletionGroup {
@@ -159,6 +165,8 @@ export interface VerifyItem {
 export interface VerifyRequest {
   verifier?: VerifierSpec | undefined;
   items: VerifyItem[];
+  /** A verifier spec of @tuneloop/verifiers as JSON; used when set. */
+  verifierJson: string;
 }
 
 export interface VerifyResult {
@@ -641,7 +649,7 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
 };
 
 function createBaseGenerateGroupsRequest(): GenerateGroupsRequest {
-  return { policy: undefined, prompts: [], groupSize: 0, sampling: undefined, verifier: undefined };
+  return { policy: undefined, prompts: [], groupSize: 0, sampling: undefined, verifier: undefined, verifierJson: "" };
 }
 
 export const GenerateGroupsRequest: MessageFns<GenerateGroupsRequest> = {
@@ -660,6 +668,9 @@ export const GenerateGroupsRequest: MessageFns<GenerateGroupsRequest> = {
     }
     if (message.verifier !== undefined) {
       VerifierSpec.encode(message.verifier, writer.uint32(42).fork()).join();
+    }
+    if (message.verifierJson !== "") {
+      writer.uint32(50).string(message.verifierJson);
     }
     return writer;
   },
@@ -717,6 +728,14 @@ export const GenerateGroupsRequest: MessageFns<GenerateGroupsRequest> = {
             message.verifier = VerifierSpec.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.verifierJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -740,6 +759,11 @@ export const GenerateGroupsRequest: MessageFns<GenerateGroupsRequest> = {
         : 0,
       sampling: isSet(object.sampling) ? SamplingParams.fromJSON(object.sampling) : undefined,
       verifier: isSet(object.verifier) ? VerifierSpec.fromJSON(object.verifier) : undefined,
+      verifierJson: isSet(object.verifierJson)
+        ? globalThis.String(object.verifierJson)
+        : isSet(object.verifier_json)
+        ? globalThis.String(object.verifier_json)
+        : "",
     };
   },
 
@@ -760,6 +784,9 @@ export const GenerateGroupsRequest: MessageFns<GenerateGroupsRequest> = {
     if (message.verifier !== undefined) {
       obj.verifier = VerifierSpec.toJSON(message.verifier);
     }
+    if (message.verifierJson !== "") {
+      obj.verifierJson = message.verifierJson;
+    }
     return obj;
   },
 
@@ -779,6 +806,7 @@ export const GenerateGroupsRequest: MessageFns<GenerateGroupsRequest> = {
     message.verifier = (object.verifier !== undefined && object.verifier !== null)
       ? VerifierSpec.fromPartial(object.verifier)
       : undefined;
+    message.verifierJson = object.verifierJson ?? "";
     return message;
   },
 };
@@ -869,7 +897,7 @@ export const GroupPrompt: MessageFns<GroupPrompt> = {
 };
 
 function createBaseCompletion(): Completion {
-  return { text: "", tokenIds: [], logprob: 0, reward: 0, finishReason: 0 };
+  return { text: "", tokenIds: [], logprob: 0, reward: 0, finishReason: 0, tokenLogprobs: [] };
 }
 
 export const Completion: MessageFns<Completion> = {
@@ -892,6 +920,13 @@ export const Completion: MessageFns<Completion> = {
     }
     if (message.finishReason !== 0) {
       writer.uint32(40).int32(message.finishReason);
+    }
+    if (message.tokenLogprobs.length !== 0) {
+      writer.uint32(50).fork();
+      for (const v of message.tokenLogprobs) {
+        writer.double(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -959,6 +994,24 @@ export const Completion: MessageFns<Completion> = {
             message.finishReason = reader.int32() as any;
             continue;
           }
+          case 6: {
+            if (tag === 49) {
+              message.tokenLogprobs.push(reader.double());
+
+              continue;
+            }
+
+            if (tag === 50) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.tokenLogprobs.push(reader.double());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -986,6 +1039,11 @@ export const Completion: MessageFns<Completion> = {
         : isSet(object.finish_reason)
         ? finishReasonFromJSON(object.finish_reason)
         : 0,
+      tokenLogprobs: globalThis.Array.isArray(object?.tokenLogprobs)
+        ? object.tokenLogprobs.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.token_logprobs)
+        ? object.token_logprobs.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -1006,6 +1064,9 @@ export const Completion: MessageFns<Completion> = {
     if (message.finishReason !== 0) {
       obj.finishReason = finishReasonToJSON(message.finishReason);
     }
+    if (message.tokenLogprobs?.length) {
+      obj.tokenLogprobs = message.tokenLogprobs.map((e) => floatToJson(e));
+    }
     return obj;
   },
 
@@ -1019,6 +1080,7 @@ export const Completion: MessageFns<Completion> = {
     message.logprob = object.logprob ?? 0;
     message.reward = object.reward ?? 0;
     message.finishReason = object.finishReason ?? 0;
+    message.tokenLogprobs = object.tokenLogprobs?.map((e) => e) || [];
     return message;
   },
 };
@@ -1323,7 +1385,7 @@ export const VerifyItem: MessageFns<VerifyItem> = {
 };
 
 function createBaseVerifyRequest(): VerifyRequest {
-  return { verifier: undefined, items: [] };
+  return { verifier: undefined, items: [], verifierJson: "" };
 }
 
 export const VerifyRequest: MessageFns<VerifyRequest> = {
@@ -1333,6 +1395,9 @@ export const VerifyRequest: MessageFns<VerifyRequest> = {
     }
     for (const v of message.items) {
       VerifyItem.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.verifierJson !== "") {
+      writer.uint32(26).string(message.verifierJson);
     }
     return writer;
   },
@@ -1366,6 +1431,14 @@ export const VerifyRequest: MessageFns<VerifyRequest> = {
             message.items.push(VerifyItem.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.verifierJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1382,6 +1455,11 @@ export const VerifyRequest: MessageFns<VerifyRequest> = {
     return {
       verifier: isSet(object.verifier) ? VerifierSpec.fromJSON(object.verifier) : undefined,
       items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => VerifyItem.fromJSON(e)) : [],
+      verifierJson: isSet(object.verifierJson)
+        ? globalThis.String(object.verifierJson)
+        : isSet(object.verifier_json)
+        ? globalThis.String(object.verifier_json)
+        : "",
     };
   },
 
@@ -1392,6 +1470,9 @@ export const VerifyRequest: MessageFns<VerifyRequest> = {
     }
     if (message.items?.length) {
       obj.items = message.items.map((e) => VerifyItem.toJSON(e));
+    }
+    if (message.verifierJson !== "") {
+      obj.verifierJson = message.verifierJson;
     }
     return obj;
   },
@@ -1405,6 +1486,7 @@ export const VerifyRequest: MessageFns<VerifyRequest> = {
       ? VerifierSpec.fromPartial(object.verifier)
       : undefined;
     message.items = object.items?.map((e) => VerifyItem.fromPartial(e)) || [];
+    message.verifierJson = object.verifierJson ?? "";
     return message;
   },
 };
