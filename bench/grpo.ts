@@ -2,7 +2,9 @@
 // with a LoRA policy on the tiny arith base model, seeded, with the per-step log (reward, pass rate, KL,
 // clip ratio). JSON under bench/results/ and a Markdown table on stdout.
 //   npx tsx bench/grpo.ts [--base DIR] [--steps 40] [--prompts 8] [--group 8] [--lr 5e-3] [--eval 300]
-//        [--iterations 2] [--loss dapo] [--beta 0] [--seed 1]
+//        [--iterations 2] [--loss dapo] [--beta 0] [--seed 1] [--task two-digit|one-digit]
+// two-digit: held-out = the pretraining split's held-out pairs, GRPO prompts = corpus pairs. one-digit: the 100
+// sums a+b (0 <= a, b <= 9) split by a fixed rule into 70 GRPO prompts and 30 held-out prompts.
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@tuneloop/engine';
@@ -28,17 +30,25 @@ const numIterations = Number(args.get('iterations') ?? 2);
 const lossType = (args.get('loss') ?? 'dapo') as GrpoLossType;
 const beta = Number(args.get('beta') ?? 0);
 const seed = Number(args.get('seed') ?? 1);
+const task = args.get('task') ?? 'two-digit';
 
 const backend = await initBackend({ quiet: true });
 const { model } = await loadModel(base);
 const tok = arithTokenizer();
 const verifier = createVerifier('numeric');
 // Held-out pairs are never in the pretraining corpus nor in the GRPO prompts; GRPO trains on corpus pairs.
-const evalPrompts = heldOutAdditions().slice(0, nEval).map((e) => ({ prompt: e.prompt, reference: e.completion }));
-const trainPrompts = takeArith({ seed: 1000 + seed, textFraction: 0 }, 3000)
-  .filter((e) => /^\d\d\+\d\d=$/.test(e.prompt))
-  .slice(0, 1000)
-  .map((e) => ({ prompt: e.prompt, reference: e.completion }));
+const oneDigit = Array.from({ length: 100 }, (_, k) => ({ a: Math.floor(k / 10), b: k % 10 })).map(({ a, b }) => ({
+  prompt: `${a}+${b}=`, reference: String(a + b), heldOut: (a * 7 + b * 3) % 10 < 3,
+}));
+const evalPrompts = task === 'one-digit'
+  ? oneDigit.filter((e) => e.heldOut)
+  : heldOutAdditions().slice(0, nEval).map((e) => ({ prompt: e.prompt, reference: e.completion }));
+const trainPrompts = task === 'one-digit'
+  ? oneDigit.filter((e) => !e.heldOut)
+  : takeArith({ seed: 1000 + seed, textFraction: 0 }, 3000)
+      .filter((e) => /^\d\d\+\d\d=$/.test(e.prompt))
+      .slice(0, 1000)
+      .map((e) => ({ prompt: e.prompt, reference: e.completion }));
 const evalOpts = { maxNewTokens: 5 };
 const before = await greedyPassAt1(model, tok, evalPrompts, verifier, evalOpts);
 const trainBefore = await greedyPassAt1(model, tok, trainPrompts.slice(0, nEval), verifier, evalOpts);
@@ -58,7 +68,7 @@ const seconds = (performance.now() - started) / 1000;
 const after = await greedyPassAt1(model, tok, evalPrompts, verifier, evalOpts);
 const trainAfter = await greedyPassAt1(model, tok, trainPrompts.slice(0, nEval), verifier, evalOpts);
 const result = {
-  bench: 'grpo', backend: backend.name, base, seed, steps, promptsPerStep, groupSize, lr, numIterations, lossType, beta,
+  bench: 'grpo', task, backend: backend.name, base, seed, steps, promptsPerStep, groupSize, lr, numIterations, lossType, beta,
   evalCount: before.count, heldOutPassAt1Before: before.passAt1, heldOutPassAt1After: after.passAt1,
   trainPassAt1Before: trainBefore.passAt1, trainPassAt1After: trainAfter.passAt1,
   deltaPoints: 100 * (after.passAt1 - before.passAt1), seconds, tensorsAtEnd: tf.memory().numTensors, log,
@@ -67,4 +77,4 @@ const file = writeResult('grpo', result);
 console.log(JSON.stringify({ ...result, log: undefined, file }, null, 2));
 console.log(`\n| base | steps x P x G | held-out pass@1 before | after | delta (points) | train-prompt pass@1 before -> after | seconds |`);
 console.log(`|---|---|---|---|---|---|---|`);
-console.log(`| ${path.basename(base)} | ${steps} x ${promptsPerStep} x ${groupSize} | ${(100 * before.passAt1).toFixed(1)}% | ${(100 * after.passAt1).toFixed(1)}% | ${result.deltaPoints.toFixed(1)} | ${(100 * trainBefore.passAt1).toFixed(1)}% -> ${(100 * trainAfter.passAt1).toFixed(1)}% | ${seconds.toFixed(0)} |`);
+console.log(`| ${path.basename(base)} (${task}) | ${steps} x ${promptsPerStep} x ${groupSize} | ${(100 * before.passAt1).toFixed(1)}% | ${(100 * after.passAt1).toFixed(1)}% | ${result.deltaPoints.toFixed(1)} | ${(100 * trainBefore.passAt1).toFixed(1)}% -> ${(100 * trainAfter.passAt1).toFixed(1)}% | ${seconds.toFixed(0)} |`);

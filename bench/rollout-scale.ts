@@ -1,0 +1,72 @@
+// Rollout scale-out: generation throughput (completions/s) of the jobs.rollout.generate worker pool with 1, 2
+// and 3 worker processes on this machine (real NATS, real child processes), one GenerateGroups-sized request
+// per setting after a warm-up request. JSON under bench/results/ and a Markdown table on stdout.
+//   npx tsx bench/rollout-scale.ts [--base DIR] [--prompts 48] [--group 4] [--tokens 16] [--batch 2] [--workers 1,2,3]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kvm } from '@nats-io/kv';
+import { connectBus, deprovision, provision } from '@tuneloop/bus';
+import { dispatchGroups, resultBucketName } from '../services/rollout/src/dispatcher.ts';
+import { writeResult } from './results.ts';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const home = process.env.TUNELOOP_HOME || '.tuneloop';
+const base = path.resolve(args.get('base') ?? path.join(home, 'models', 'tiny-arith-small'));
+if (!existsSync(path.join(base, 'config.json'))) throw new Error(`--base: no model folder at ${base} (run: tuneloop pretrain --task arith --small --out ${base})`);
+const nPrompts = Number(args.get('prompts') ?? 48);
+const groupSize = Number(args.get('group') ?? 4);
+const maxNewTokens = Number(args.get('tokens') ?? 16);
+const batchSize = Number(args.get('batch') ?? 2);
+const settings = (args.get('workers') ?? '1,2,3').split(',').map(Number);
+const NATS = process.env.TUNELOOP_NATS_URL ?? 'nats://127.0.0.1:4222';
+const prefix = `B${Math.random().toString(16).slice(2, 10)}_`;
+
+const bus = await connectBus({ url: NATS, name: 'rollout-scale-bench', prefix });
+await provision(bus, { prefix, storage: 'memory' });
+
+function startWorker(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'services/rollout/src/worker-main.ts')], {
+    cwd: root,
+    env: { ...process.env, TUNELOOP_NATS_URL: NATS, TUNELOOP_NATS_PREFIX: prefix },
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('READY')) resolve(child);
+    });
+    child.stderr!.on('data', (d) => (out += d));
+    child.on('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}): ${out}`)));
+  });
+}
+
+const prompts = Array.from({ length: nPrompts }, (_, i) => ({ prompt: `${10 + (i % 90)}+${10 + ((i * 7) % 90)}=` }));
+const rows: { workers: number; completions: number; seconds: number; completionsPerSecond: number; batchesPerWorker: Record<string, number> }[] = [];
+try {
+  for (const n of settings) {
+    const workers = await Promise.all(Array.from({ length: n }, startWorker));
+    const req = { modelDir: base, prompts, groupSize, maxNewTokens, batchSize, timeoutMs: 600_000 };
+    await dispatchGroups(bus, { ...req, prompts: prompts.slice(0, batchSize * n), seed: 99 }); // warm-up: every worker loads the model
+    const t0 = performance.now();
+    const res = await dispatchGroups(bus, { ...req, seed: 1 });
+    const seconds = (performance.now() - t0) / 1000;
+    rows.push({ workers: n, completions: res.completions.length, seconds, completionsPerSecond: res.completions.length / seconds, batchesPerWorker: res.workers });
+    process.stderr.write(`${n} worker(s): ${(res.completions.length / seconds).toFixed(1)} completions/s\n`);
+    for (const w of workers) w.kill('SIGTERM');
+    await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
+  }
+} finally {
+  await new Kvm(bus.js).open(resultBucketName(bus)).then((kv) => kv.destroy()).catch(() => undefined);
+  await deprovision(bus, { prefix }).catch(() => undefined);
+  await bus.close();
+}
+const result = { bench: 'rollout-scale', base, cpus: cpus().length, prompts: nPrompts, groupSize, maxNewTokens, batchSize, rows };
+const file = writeResult('rollout-scale', result);
+console.log(JSON.stringify({ ...result, file }, null, 2));
+console.log('\n| workers | completions | seconds | completions/s |\n|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.workers} | ${r.completions} | ${r.seconds.toFixed(1)} | ${r.completionsPerSecond.toFixed(1)} |`);
