@@ -111,6 +111,6 @@ describe('tuneloop model import / ls / quantize / pull / rm', () => {
     expect(r.code).toBe(1);
     expect(r.err).toContain('NOT_FOUND: model tiny@3 not found');
     r = await run(['model', 'quantize', 'tiny@1', '--scheme', 'fp8']);
-    expect(r.err).toContain("--scheme: must be one of nf4, int8, int4, int2, got 'fp8'");
+    expect(r.err).toContain("--scheme: must be one of nf4, int8, int4, int2, fp4, got 'fp8'");
   }, 60_000);
 });
