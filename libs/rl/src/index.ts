@@ -1,5 +1,5 @@
 // @tuneloop/rl: reinforcement learning for causal LM policies with verifiers and reward models: GRPO
-// (group sampling, verifier rewards, clipped policy-ratio steps), held-out pass@1 (pure, no I/O).
+// (group sampling, verifier rewards, clipped policy-ratio steps), best-of-N rejection sampling + SFT, held-out pass@1.
 export { RlInputError } from './errors.ts';
 export { encodePrompts } from './prompts.ts';
 export type { RlPrompt } from './prompts.ts';
@@ -13,3 +13,5 @@ export { resolveGrpoConfig } from './grpo-config.ts';
 export type { GrpoConfig, ResolvedGrpoConfig } from './grpo-config.ts';
 export { trainGrpo, prepareGrpo } from './grpo-trainer.ts';
 export type { GrpoRun, GrpoStepMetrics } from './grpo-trainer.ts';
+export { bestOfN } from './best-of-n.ts';
+export type { BestOfNConfig, BestOfNRun, BestOfNResult } from './best-of-n.ts';

@@ -1,0 +1,98 @@
+// Best-of-N rejection sampling (RSO-style; Llama 2 "rejection sampling fine-tuning", Touvron et al. 2023
+// Sec. 3.2.3): sample N completions per prompt, keep the best by verifier score (optionally only when it
+// reaches a threshold), then supervised fine-tuning (token-mean NLL) of the policy on the winners.
+import { createRng } from '@tuneloop/engine';
+import { buildLogprobBatch, sequenceLogprobs, type CausalLM, type Tokenizer } from '@tuneloop/model';
+import { sftLoss } from '@tuneloop/objectives';
+import { createVerifier, type Verifier, type VerifierSpec } from '@tuneloop/verifiers';
+import { RlInputError } from './errors.ts';
+import { PolicyOptimizer } from './optimizer.ts';
+import { encodePrompts, type RlPrompt } from './prompts.ts';
+import { sampleGroups, scoreRollouts } from './sample-groups.ts';
+
+export interface BestOfNConfig {
+  n: number; // samples per prompt, >= 1
+  threshold?: number; // keep a winner only if its score >= threshold; default: keep every prompt's best
+  maxNewTokens?: number; // default 8
+  temperature?: number; // default 1
+  sampleBatch?: number; // prompts per generation call; default 16
+  sftSteps: number; // optimizer steps on the winners
+  batchSize?: number; // winners per step; default 16
+  lr?: number; // default 2e-3
+  seed?: number; // default 0
+}
+
+export interface BestOfNRun {
+  model: CausalLM;
+  variables: import('@tensorflow/tfjs-core').Variable[];
+  tokenizer: Tokenizer;
+  prompts: RlPrompt[];
+  verifier: Verifier | VerifierSpec;
+  config: BestOfNConfig;
+  onStep?: (m: { step: number; loss: number }) => void;
+}
+
+export interface BestOfNResult {
+  kept: number; // prompts with a winner
+  meanBestScore: number; // mean over prompts of the best score
+  meanScore: number; // mean over all samples
+  losses: number[]; // SFT loss per step
+}
+
+export async function bestOfN(run: BestOfNRun): Promise<BestOfNResult> {
+  const c = run.config;
+  if (!Number.isInteger(c.n) || c.n < 1) throw new RlInputError('n', `must be an integer >= 1, got ${c.n}`);
+  if (!Number.isInteger(c.sftSteps) || c.sftSteps < 1) throw new RlInputError('sftSteps', `must be an integer >= 1, got ${c.sftSteps}`);
+  if (c.threshold !== undefined && !Number.isFinite(c.threshold)) throw new RlInputError('threshold', `must be a finite number, got ${c.threshold}`);
+  const v = run.verifier as Verifier;
+  const verifier: Verifier = typeof v === 'object' && v !== null && typeof v.scoreGroup === 'function' ? v : createVerifier(run.verifier as VerifierSpec);
+  const maxNew = c.maxNewTokens ?? 8;
+  const tok = run.tokenizer;
+  const ids = encodePrompts(tok, run.model.config, run.prompts, maxNew);
+  const chunk = c.sampleBatch ?? 16;
+  const winners: { prompt: number[]; completion: number[] }[] = [];
+  let bestSum = 0;
+  let allSum = 0;
+  for (let i = 0; i < ids.length; i += chunk) {
+    const part = run.prompts.slice(i, i + chunk);
+    const rollouts = sampleGroups(run.model, tok, ids.slice(i, i + chunk), { groupSize: c.n, maxNewTokens: maxNew, temperature: c.temperature ?? 1, seed: (c.seed ?? 0) + i * c.n });
+    const scores = await scoreRollouts(verifier, part, rollouts, c.n);
+    for (let p = 0; p < part.length; p++) {
+      let best = p * c.n;
+      for (let k = p * c.n; k < (p + 1) * c.n; k++) {
+        allSum += scores[k];
+        if (scores[k] > scores[best]) best = k;
+      }
+      bestSum += scores[best];
+      // Only completions that ended with EOS teach the format; a winner must also reach the threshold.
+      if (rollouts[best].finishReason === 'eos' && (c.threshold === undefined || scores[best] >= c.threshold)) {
+        winners.push({ prompt: rollouts[best].promptIds, completion: rollouts[best].tokens });
+      }
+    }
+  }
+  const result: BestOfNResult = { kept: winners.length, meanBestScore: bestSum / ids.length, meanScore: allSum / (ids.length * c.n), losses: [] };
+  if (winners.length === 0) return result;
+  const opt = new PolicyOptimizer(run.variables, { lr: c.lr ?? 2e-3, clipNorm: 1, weightDecay: 0 });
+  const rng = createRng(c.seed ?? 0);
+  const bs = Math.min(c.batchSize ?? 16, winners.length);
+  let order: number[] = [];
+  try {
+    for (let step = 0; step < c.sftSteps; step++) {
+      const pick: number[] = [];
+      while (pick.length < bs) {
+        if (order.length === 0) order = rng.shuffle(winners.map((_, i) => i));
+        pick.push(order.pop() as number);
+      }
+      const batch = buildLogprobBatch(pick.map((i) => winners[i].prompt), pick.map((i) => winners[i].completion), tok.padTokenId ?? 0);
+      const r = opt.step(() => {
+        const { logprobs, mask } = sequenceLogprobs(run.model, batch);
+        return { loss: sftLoss({ logps: logprobs, mask }).loss, metrics: {} };
+      });
+      result.losses.push(r.loss);
+      run.onStep?.({ step, loss: r.loss });
+    }
+  } finally {
+    opt.dispose();
+  }
+  return result;
+}
