@@ -83,8 +83,12 @@ describe('labeling app end to end (Chromium, SQLite, NATS)', () => {
     const card = page.getByTestId('project-card').first();
     await expect.poll(() => card.locator('h2').textContent(), { timeout: 10_000 }).toBe(PROJECT_NAME);
     await card.locator('textarea').fill(comparisons.map((c) => JSON.stringify(c)).join('\n'));
+    // The import form reloads the page 600 ms after its success message: wait for that reload before
+    // typing into the next form (on a loaded machine the typing would otherwise race it).
+    const reloaded = page.waitForEvent('load', { timeout: 30_000 });
     await card.getByRole('button', { name: 'Import' }).click();
     await card.getByText('Imported 5 comparisons.').waitFor();
+    await reloaded;
     await page.getByLabel('Password (10+ characters)').fill(ANNOTATOR.password);
     await page.getByLabel('E-mail', { exact: true }).fill(ANNOTATOR.email);
     await page.getByRole('button', { name: 'Create account' }).click();
