@@ -13,6 +13,8 @@ const commandGroups: (() => Promise<{ register: Register }>)[] = [
   () => import('./commands/labeling.ts'),
   () => import('./commands/reward.ts'),
   () => import('./commands/optimize.ts'),
+  () => import('./commands/optimize-rl.ts'),
+  () => import('./commands/rollout.ts'),
 ];
 
 export async function main(argv: string[]): Promise<number> {
