@@ -5,15 +5,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createRng, initBackend } from '@tuneloop/engine';
-import { ARITH_SMALL, arithModelConfig, arithTokenizer, CausalLM, initWeights } from '@tuneloop/model';
-import { saveModel } from '@tuneloop/files';
 import { main } from '../main.ts';
 
 let dir: string;
 beforeAll(async () => {
+  const [tf, { createRng, initBackend }, { ARITH_SMALL, arithModelConfig, arithTokenizer, CausalLM, initWeights }, { saveModel }] = await Promise.all([
+    import('@tensorflow/tfjs-core'), import('@tuneloop/engine'), import('@tuneloop/model'), import('@tuneloop/files'),
+  ]);
   await initBackend({ backend: 'wasm', quiet: true });
   dir = await mkdtemp(join(tmpdir(), 'tuneloop-rl-cli-'));
   const tok = arithTokenizer();
