@@ -4,6 +4,9 @@
 // adapter reloaded from its saved PEFT folder), trainable parameters, peak tensor memory, time.
 // Run: npx tsx bench/peft-compare.ts [--steps 200] [--batch 32] [--rows 3000] [--methods lora,full] [--backend wasm|cpu]
 //      [--base DIR] (default TUNELOOP_HOME/models/tiny-arith, pretrained first when missing) [--lr lora=0.01,...]
+//      [--sweep 0.5,1,2]: every method trains once per multiplier of its learning rate (the same budget for each);
+//      the row reported per method is the one with the lowest final eval loss (the trainer's eval split, never the
+//      held-out sums), and every point of the sweep is listed below the table
 //      JSON on stdout and in bench/results/, a Markdown table in bench/results/peft-compare-<time>.md
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,6 +50,8 @@ const METHODS: Record<string, { config: Record<string, unknown>; lr: number }> =
   // budget schedule scaled to the run: warm up 10%, prune until 70%, then fine-tune the final ranks
   adalora: { config: { init_r: 12, target_r: 8, tinit: Math.round(STEPS / 10), tfinal: Math.round((3 * STEPS) / 10), deltaT: Math.max(1, Math.round(STEPS / 20)), lora_alpha: 16, target_modules: 'all-linear' }, lr: 1e-2 },
 };
+const SWEEP = opt('sweep', '1').split(',').map(Number);
+if (SWEEP.some((x) => !(x > 0))) throw new Error(`--sweep: expected positive learning-rate multipliers, got '${opt('sweep', '1')}'`);
 const chosen = opt('methods', Object.keys(METHODS).join(',')).split(',');
 // --lr lora=0.01,dora=0.005 overrides the per-method learning rates (for sweeps)
 for (const pair of opt('lr', '').split(',').filter(Boolean)) {
@@ -105,9 +110,19 @@ interface MethodResult {
   seconds: number;
 }
 const results: MethodResult[] = [];
+const sweepPoints: MethodResult[] = [];
 for (const name of chosen) {
   const m = METHODS[name];
   if (!m) throw new Error(`--methods: unknown method '${name}' (known: ${Object.keys(METHODS).join(', ')})`);
+  const points: MethodResult[] = [];
+  for (const mult of SWEEP) points.push(await runMethod(name, m.config, m.lr * mult));
+  sweepPoints.push(...points);
+  const score = (r: MethodResult) => r.evalLossAfter ?? Infinity;
+  results.push(points.reduce((a, b) => (score(b) < score(a) ? b : a)));
+}
+
+async function runMethod(name: string, config: Record<string, unknown>, lr: number): Promise<MethodResult> {
+  const m = { config, lr };
   const req = StartTrainingRequest.fromPartial({
     spec: { baseModel: { name: baseDir }, outputName: name, dataset: { uri: path.join(work, 'train.jsonl') },
       training: { learningRate: m.lr, maxSteps: STEPS, batchSize: BATCH, warmupSteps: Math.round(STEPS / 20), maxGradNorm: 1, seed: SEED } },
@@ -118,7 +133,7 @@ for (const name of chosen) {
   let peakRss = 0;
   const msgs: ThreadMessage[] = [];
   const t0 = performance.now();
-  await trainJob({ jobId: `bench-${name}`, home: work, spec }, (msg) => {
+  await trainJob({ jobId: `bench-${name}-${lr}`, home: work, spec }, (msg) => {
     msgs.push(msg);
     peakBytes = Math.max(peakBytes, tf.memory().numBytes); // between steps: weights + adapter + optimizer state
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -134,8 +149,9 @@ for (const name of chosen) {
     evalLossBefore: ready.evalLoss ?? null, evalLossAfter: done.evalLoss ?? null, accuracyBefore: before, accuracyAfter: after,
     peakTensorMiB: peakBytes / 2 ** 20, peakRssMiB: peakRss / 2 ** 20, seconds,
   };
-  process.stderr.write(`${name}: ${(100 * after).toFixed(1)}% (${seconds.toFixed(0)} s)\n`);
-  results.push(r);
+  process.stderr.write(`${name} lr ${m.lr}: ${(100 * after).toFixed(1)}%, eval loss ${r.evalLossAfter?.toFixed(3)} (${seconds.toFixed(0)} s)\n`);
+  rmSync(done.adapterDir, { recursive: true, force: true });
+  return r;
 }
 rmSync(work, { recursive: true, force: true });
 
@@ -143,7 +159,7 @@ const full = results.find((r) => r.method === 'full');
 const gain = (r: MethodResult) => r.accuracyAfter - r.accuracyBefore;
 const report = {
   bench: 'peft-compare', backend: info.name, baseDir, steps: STEPS, batch: BATCH, trainRows: ROWS, heldOut: heldOut.length, seed: SEED,
-  results: results.map((r) => ({ ...r, gainVsFull: full && gain(full) > 0 ? gain(r) / gain(full) : null })),
+  sweep: SWEEP, results: results.map((r) => ({ ...r, gainVsFull: full && gain(full) > 0 ? gain(r) / gain(full) : null })), sweepPoints,
 };
 const file = writeResult('peft-compare', report);
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -156,6 +172,10 @@ const md = [
   '|---|---|---|---|---|---|---|---|---|',
   ...report.results.map((r) =>
     `| ${r.method} | ${r.lr} | ${r.trainable.toLocaleString('en-US')} | ${r.trainablePercent.toFixed(2)} | ${r.evalLossBefore?.toFixed(3)} -> ${r.evalLossAfter?.toFixed(3)} | ${pct(r.accuracyBefore)} -> ${pct(r.accuracyAfter)} | ${r.gainVsFull === null ? '-' : pct(r.gainVsFull)} | ${r.peakTensorMiB.toFixed(1)} | ${r.seconds.toFixed(0)} |`),
+  '',
+  `Learning rate per method: the lowest final eval loss of ${SWEEP.length} runs at ${SWEEP.map((x) => `${x}x`).join(' / ')} its base rate. All points (lr: eval loss, accuracy):`,
+  '',
+  ...chosen.map((name) => `- ${name}: ${sweepPoints.filter((r) => r.method === name).map((r) => `${r.lr}: ${r.evalLossAfter?.toFixed(3)}, ${pct(r.accuracyAfter)}`).join('; ')}`),
   '',
   'Accuracy "before" is the unquantized base for every row (QLoRA trains over the NF4 base, whose eval loss is its "before").',
   'Resident tensor MiB: the largest tf.memory() seen between steps (weights, adapter, AdamW state; activations excluded).',
