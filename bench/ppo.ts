@@ -34,8 +34,8 @@ const pairs = preferenceTask({ seed, count: 800, split: 'train' }).map((p) => ({
 const rmEval = preferenceTask({ seed: seed + 1, count: 200, split: 'eval' }).map((p) => ({ prompt: p.prompt, chosen: p.better, rejected: p.worse }));
 await trainRewardModel(rm, tok, pairs, { steps: rmSteps, batchSize: 16, lr: 3e-3, seed });
 const rmAcc = evaluateRewardModel(rm, tok, rmEval);
-// An empty completion (EOS first) is scored as a blank answer ' ' (the RM refuses empty responses).
-const score = (ps: string[], cs: string[]) => ps.map((p, i) => scoreResponses(rm, tok, p, [cs[i] === '' ? ' ' : cs[i]])[0]);
+// An empty completion (EOS first) is scored as the non-answer '?' (the RM refuses empty responses).
+const score = (ps: string[], cs: string[]) => ps.map((p, i) => scoreResponses(rm, tok, p, [cs[i].trim() === '' ? '?' : cs[i]])[0]);
 
 const { model } = await loadModel(base);
 const maxNewTokens = 6;
