@@ -15,6 +15,7 @@ import { Children } from './children.ts';
 import { StartError, ensureNats } from './nats.ts';
 import { LOCAL_SERVICES } from './services.ts';
 import { startLabeling } from './labeling.ts';
+import { runDemoRound } from './demo-child.ts';
 
 const config = loadConfigOrExit('tuneloop start');
 const logger = createLogger({ name: 'tuneloop', level: config.logLevel });
@@ -67,6 +68,7 @@ try {
         ? `tuneloop: sign in as ${labeling.adminEmail}, password in ${labeling.credentialsFile}\n`
         : ''),
   );
+  if (labeling && process.env.TUNELOOP_DEMO !== 'off') void runDemoRound(config.home, labeling, logger);
 } catch (err) {
   await stopAll().catch(() => undefined);
   const message = err instanceof Error ? err.message : String(err);
