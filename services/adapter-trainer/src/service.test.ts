@@ -1,6 +1,7 @@
 // adapter-trainer over a real gRPC socket and the real NATS server (isolated names): bad input is refused with
 // INVALID_ARGUMENT before anything is queued; a small LoRA job trains end to end in its worker thread (eval loss
-// falls, adapter stored in PEFT format, then acked) while health and GetTrainingJob keep answering; cancel.
+// falls, adapter stored in PEFT format and in the model store, then acked) while health and GetTrainingJob keep
+// answering; cancel. The model store runs in the same process, as under `npm start`.
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,6 +10,8 @@ import { credentials, status } from '@grpc/grpc-js';
 import { connectBus, deprovision, jobsKv, provision, type Bus } from '@tuneloop/bus';
 import { decodeAdapterFiles } from '@tuneloop/peft';
 import { HealthCheckResponse_ServingStatus, HealthClient, JobStatus, StartTrainingRequest, type JobEvent } from '@tuneloop/proto';
+import { modelStore } from '@tuneloop/model-store';
+import { ModelStoreServiceClient, type ListAdaptersResponse } from '@tuneloop/proto';
 import { startTestServices, type TestServices } from '@tuneloop/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { additionsJsonl, tempHome } from './testing.ts';
@@ -26,7 +29,7 @@ beforeAll(async () => {
   home = await tempHome(64);
   bus = await connectBus({ url: process.env.TUNELOOP_NATS_URL ?? 'nats://127.0.0.1:4222', name: 'trainer-test', prefix });
   await provision(bus, { prefix, storage: 'memory' });
-  svc = await startTestServices([adapterTrainer], { TUNELOOP_HOME: home.home, TUNELOOP_NATS_PREFIX: prefix });
+  svc = await startTestServices([modelStore, adapterTrainer], { TUNELOOP_HOME: home.home, TUNELOOP_NATS_PREFIX: prefix });
   client = trainerClient(svc.target);
   api = trainerApi(client);
 });
@@ -147,6 +150,16 @@ describe('adapter-trainer: a small LoRA job end to end', () => {
 
     const list = await api.list(JobStatus.SUCCEEDED);
     expect(list.jobs.map((j) => j.jobId)).toContain(job!.jobId);
+
+    // in the model store (same process), linked to the base folder imported as tiny@1
+    const store = new ModelStoreServiceClient(svc.target, credentials.createInsecure());
+    const stored = await new Promise<ListAdaptersResponse>((resolve, reject) => store.listAdapters({ baseModelName: 'tiny', pageSize: 0, pageToken: '' }, (e, r) => (e ? reject(e) : resolve(r))));
+    store.close();
+    const a = stored.adapters.find((x) => x.ref?.version === job!.jobId);
+    expect(a?.ref).toEqual({ name: 'add-lora', version: job!.jobId });
+    expect(a?.baseModel).toEqual({ name: 'tiny', version: '1' });
+    expect(a?.peftType).toBe('LORA');
+    expect(last.message).toBe(`adapter stored as add-lora@${job!.jobId} (base tiny@1, imported)`);
   });
 
   it('cancels a running job: the watch ends CANCELLED and the worker lets the job go', async () => {

@@ -4,7 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createJob, enqueue, jobsKv, KvConflictError, publishProgress, transitionJob, watchProgress, JobStateError, type Bus } from '@tuneloop/bus';
 import { AdapterTrainerServiceService, JobSpec } from '@tuneloop/proto';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, type Handlers, type ServiceModule, type StartedService } from '@tuneloop/service-kit';
+import { FailedPreconditionError, grpcTarget, InvalidArgumentError, NotFoundError, type Handlers, type ServiceModule, type StartedService } from '@tuneloop/service-kit';
 import { stateOf, toJob, toJobEvent, type StoredSpec } from './convert.ts';
 import { validateRequest } from './prepare.ts';
 import { startSftWorker } from './worker.ts';
@@ -103,7 +103,10 @@ function startModule(withWorker: boolean): ServiceModule['start'] {
     if (!withWorker || process.env.TUNELOOP_TRAINER_WORKER === '0') return;
     const ackWait = Number(process.env.TUNELOOP_TRAINER_ACK_WAIT_MS || 30_000);
     if (!Number.isInteger(ackWait) || ackWait < 1000) throw new Error(`TUNELOOP_TRAINER_ACK_WAIT_MS: must be an integer >= 1000, got ${JSON.stringify(process.env.TUNELOOP_TRAINER_ACK_WAIT_MS)}`);
-    const queue = await startSftWorker(bus, { home: config.home, logger, ackWaitMs: ackWait });
+    // the model store: TUNELOOP_MODEL_STORE_ADDR, else this process's own gRPC server (npm start serves both)
+    const storeAddr = process.env.TUNELOOP_MODEL_STORE_ADDR;
+    const storeTarget = () => storeAddr || grpcTarget(config.grpcHost, host.port);
+    const queue = await startSftWorker(bus, { home: config.home, logger, ackWaitMs: ackWait, storeTarget });
     const started: StartedService = { stop: () => queue.stop({ timeoutMs: 5000 }) };
     return started;
   };

@@ -1,12 +1,17 @@
 // The SFT worker: one job at a time from the jobs.train.sft work queue. It trains in a worker_thread, relays
-// progress to progress.<jobId>, resumes from the job's checkpoint on redelivery, and returns (so the message is
-// acked) only after the adapter folder is written and the job is recorded as succeeded, failed or cancelled.
+// progress to progress.<jobId>, resumes from the job's checkpoint on redelivery, stores the adapter in the model
+// store, and returns (so the message is acked) only after the job is recorded as succeeded, failed or cancelled.
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { JobStateError, jobsKv, progressReporter, transitionJob, workQueue, type Bus, type JobContext, type JobPayload, type WorkQueue } from '@tuneloop/bus';
+import path from 'node:path';
+import { isRetryable, JobStateError, RetryableError, jobsKv, progressReporter, transitionJob, workQueue, type Bus, type JobContext, type JobPayload, type WorkQueue } from '@tuneloop/bus';
 import type { Logger } from 'pino';
+import { checkpointDir } from './checkpoint.ts';
+import { storeAdapter } from './store-adapter.ts';
 import { adapterDirOf, type ThreadMessage } from './train-job.ts';
 import type { SftJobSpec } from './job-spec.ts';
-import { startTrainingThread, TerminatedError } from './runner.ts';
+import { startTrainingThread, TerminatedError, type DoneMessage } from './runner.ts';
 
 export const SFT_DURABLE = 'adapter-trainer-sft';
 
@@ -17,6 +22,20 @@ export interface SftWorkerOptions {
   ackWaitMs?: number;
   /** how often the job record is checked for a cancel (default 500 ms) */
   cancelPollMs?: number;
+  /** gRPC target of the model store (a function: in-process, the port is known only once the server listens) */
+  storeTarget: () => string;
+  /** nak delays while the model store is unreachable, one per attempt, the last repeating (default 5, 15, 30, 60 s) */
+  storeRetryMs?: number[];
+}
+
+/** The training result of a job whose training finished: kept beside its checkpoint so a redelivery skips training. */
+const doneFileOf = (home: string, jobId: string) => path.join(path.dirname(checkpointDir(home, jobId)), 'trained.json');
+
+async function readDone(home: string, jobId: string): Promise<DoneMessage | undefined> {
+  const file = doneFileOf(home, jobId);
+  if (!existsSync(file)) return undefined;
+  const done = JSON.parse(await readFile(file, 'utf8')) as DoneMessage;
+  return existsSync(path.join(done.adapterDir, 'adapter_model.safetensors')) ? done : undefined;
 }
 
 /** Metrics of a step event, by TRL / HF trainer names. */
@@ -51,6 +70,11 @@ async function runJob(bus: Bus, opts: SftWorkerOptions, payload: JobPayload, ctx
   let started = performance.now();
   const pending: Promise<unknown>[] = [];
   const send = (p: Promise<unknown>) => pending.push(p.catch((err: unknown) => log.warn({ err }, 'progress publish failed')));
+  const trained = await readDone(opts.home, jobId);
+  if (trained) {
+    await report.log(`training finished in an earlier attempt; storing the adapter`);
+    return finish(trained);
+  }
   const thread = startTrainingThread({ jobId, home: opts.home, spec }, (m) => {
     ctx.working();
     if (m.type === 'ready') {
@@ -82,12 +106,11 @@ async function runJob(bus: Bus, opts: SftWorkerOptions, payload: JobPayload, ctx
   try {
     const done = await thread.done;
     await Promise.all(pending);
-    const output = { name: spec.outputName, version: jobId, dir: adapterDirOf(opts.home, spec.outputName, jobId) };
-    await transitionJob(bus, jobId, 'succeeded', { result: { output, finalLoss: done.finalLoss, evalLoss: done.evalLoss ?? null, steps: done.steps } });
-    await report.state('succeeded', true, `adapter stored at ${done.adapterDir}`);
-    log.info({ adapterDir: done.adapterDir }, 'job succeeded');
+    await writeFile(doneFileOf(opts.home, jobId), JSON.stringify(done) + '\n');
+    await finish(done);
   } catch (err) {
     await Promise.all(pending);
+    if (err instanceof RetryableError) throw err; // the model store is down: nak, a later attempt stores the adapter
     if (err instanceof TerminatedError) {
       if (cancelled) {
         log.info('job cancelled');
@@ -107,6 +130,32 @@ async function runJob(bus: Bus, opts: SftWorkerOptions, payload: JobPayload, ctx
     clearInterval(poll);
     ctx.signal.removeEventListener('abort', onStop);
   }
+
+  /** Stores the adapter (base imported first if needed), then records success; store outages are retried. */
+  async function finish(done: DoneMessage): Promise<void> {
+    const metrics: Record<string, number> = { final_loss: done.finalLoss, steps: done.steps };
+    if (done.evalLoss !== undefined) metrics.eval_loss = done.evalLoss;
+    let stored;
+    try {
+      stored = await storeAdapter(opts.storeTarget(), { baseDir: spec.baseDir, adapterDir: done.adapterDir, name: spec.outputName, version: jobId, metrics });
+    } catch (err) {
+      const message = (err as Error).message;
+      if (isRetryable(err) && ctx.deliveryCount < ctx.maxDeliver) {
+        log.warn({ err: message }, 'model store unreachable; the job is handed back for a later attempt');
+        await report.log(`${message}; retrying (attempt ${ctx.deliveryCount} of ${ctx.maxDeliver})`).catch(() => undefined);
+        throw err;
+      }
+      log.warn({ err: message }, 'job failed: the adapter could not be stored');
+      await transitionJob(bus, jobId, 'failed', { error: message }).catch(() => undefined);
+      await report.state('failed', true, message);
+      return;
+    }
+    const ref = `${stored.name}@${stored.version}`;
+    const output = { name: stored.name, version: stored.version, baseModel: stored.baseModel, dir: done.adapterDir };
+    await transitionJob(bus, jobId, 'succeeded', { result: { output, finalLoss: done.finalLoss, evalLoss: done.evalLoss ?? null, steps: done.steps } });
+    await report.state('succeeded', true, `adapter stored as ${ref} (base ${stored.baseModel.name}@${stored.baseModel.version}${stored.baseImported ? ', imported' : ''})`);
+    log.info({ adapter: ref, baseModel: stored.baseModel, adapterDir: done.adapterDir }, 'job succeeded');
+  }
 }
 
 /** Starts consuming jobs.train.sft with one job at a time in this process. */
@@ -116,6 +165,7 @@ export function startSftWorker(bus: Bus, opts: SftWorkerOptions): Promise<WorkQu
     filterSubject: 'jobs.train.sft',
     maxDeliver: 5,
     ackWaitMs: opts.ackWaitMs ?? 30_000,
+    backoffMs: opts.storeRetryMs ?? [5_000, 15_000, 30_000, 60_000],
     concurrency: 1,
     handler: (payload, ctx) => runJob(bus, opts, payload, ctx),
   });

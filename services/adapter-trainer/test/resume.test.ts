@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { connectBus, deprovision, jobsKv, provision, type Bus } from '@tuneloop/bus';
 import { JobStatus, StartTrainingRequest, type JobEvent } from '@tuneloop/proto';
+import { modelStore } from '@tuneloop/model-store';
 import { startTestServices, type TestServices } from '@tuneloop/service-kit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { adapterTrainerApi } from '../src/service.ts';
@@ -25,7 +26,7 @@ const children: ChildProcess[] = [];
 function startWorker(): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'services/adapter-trainer/test/worker-process.ts')], {
     cwd: root,
-    env: { ...process.env, TUNELOOP_HOME: home.home, TUNELOOP_NATS_URL: NATS, TUNELOOP_NATS_PREFIX: prefix, TUNELOOP_TRAINER_ACK_WAIT_MS: '2000', TUNELOOP_LOG_LEVEL: 'silent', TUNELOOP_BACKEND: 'cpu' },
+    env: { ...process.env, TUNELOOP_HOME: home.home, TUNELOOP_NATS_URL: NATS, TUNELOOP_NATS_PREFIX: prefix, TUNELOOP_TRAINER_ACK_WAIT_MS: '2000', TUNELOOP_MODEL_STORE_ADDR: svc.target, TUNELOOP_LOG_LEVEL: 'silent', TUNELOOP_BACKEND: 'cpu' },
   });
   children.push(child);
   let out = '';
@@ -43,7 +44,7 @@ beforeAll(async () => {
   home = await tempHome(64);
   bus = await connectBus({ url: NATS, name: 'resume-test', prefix });
   await provision(bus, { prefix, storage: 'memory' });
-  svc = await startTestServices([adapterTrainerApi], { TUNELOOP_HOME: home.home, TUNELOOP_NATS_PREFIX: prefix });
+  svc = await startTestServices([modelStore, adapterTrainerApi], { TUNELOOP_HOME: home.home, TUNELOOP_NATS_PREFIX: prefix });
 });
 
 afterAll(async () => {
@@ -69,6 +70,7 @@ it('resumes a SIGKILLed job from its checkpoint on a restarted worker; nothing i
   let checkpointed = 0;
   let killedAt = 0;
   let adapterOnSuccess: boolean | undefined;
+  let storedOnSuccess = '';
   const events = await watchJob(client, jobId, (e: JobEvent) => {
     const m = /^checkpoint at step (\d+)/.exec(e.message);
     if (m && e.metrics.attempt === 1) checkpointed = Number(m[1]);
@@ -84,7 +86,10 @@ it('resumes a SIGKILLed job from its checkpoint on a restarted worker; nothing i
         await startWorker();
       })();
     }
-    if (e.status === JobStatus.SUCCEEDED) adapterOnSuccess = existsSync(path.join(adapterDir, 'adapter_model.safetensors'));
+    if (e.status === JobStatus.SUCCEEDED) {
+      adapterOnSuccess = existsSync(path.join(adapterDir, 'adapter_model.safetensors'));
+      storedOnSuccess = e.message;
+    }
   });
   client.close();
   expect(killedAt, 'the first worker was killed mid-job').toBeGreaterThan(0);
@@ -92,6 +97,7 @@ it('resumes a SIGKILLed job from its checkpoint on a restarted worker; nothing i
   const last = events.at(-1)!;
   expect(last.status, last.message).toBe(JobStatus.SUCCEEDED);
   expect(adapterOnSuccess).toBe(true);
+  expect(storedOnSuccess).toBe(`adapter stored as resumed@${jobId} (base tiny@1, imported)`);
 
   const steps = (attempt: number) => events.filter((e) => e.metrics.attempt === attempt && e.loss > 0);
   const a1 = steps(1);
