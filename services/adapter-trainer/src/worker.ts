@@ -9,7 +9,7 @@ import { isRetryable, JobStateError, RetryableError, jobsKv, progressReporter, t
 import type { Logger } from 'pino';
 import { checkpointDir } from './checkpoint.ts';
 import { storeAdapter } from './store-adapter.ts';
-import { adapterDirOf, type ThreadMessage } from './train-job.ts';
+import type { ThreadMessage } from './train-job.ts';
 import type { SftJobSpec } from './job-spec.ts';
 import { startTrainingThread, TerminatedError, type DoneMessage } from './runner.ts';
 
