@@ -2,7 +2,7 @@
 // ground-truth-ordered pairs of the synthetic preference task) scores a LoRA policy; PPO with a value head and
 // an adaptive KL controller. Reported: mean RM score of greedy completions on held-out prompts before/after, the
 // RM's held-out pairwise accuracy, and the KL per sequence to the reference against its target.
-//   npx tsx bench/ppo.ts [--base DIR] [--rm-steps 150] [--steps 40] [--prompts 16] [--lr 1e-3] [--kl-target 2] [--seed 1]
+//   npx tsx bench/ppo.ts [--base DIR] [--rm-steps 150] [--steps 40] [--prompts 16] [--lr 1e-3] [--kl-target 2] [--kl-horizon 1000] [--kl-coef 0.05] [--seed 1]
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@tuneloop/engine';
@@ -24,6 +24,7 @@ const promptsPerStep = Number(args.get('prompts') ?? 16);
 const lr = Number(args.get('lr') ?? 1e-3);
 const klTarget = Number(args.get('kl-target') ?? 2);
 const seed = Number(args.get('seed') ?? 1);
+const klHorizon = Number(args.get('kl-horizon') ?? 1000);
 
 const backend = await initBackend({ quiet: true });
 const tok = arithTokenizer();
@@ -54,7 +55,7 @@ const pm = lora.apply(model, lora.parseConfig({ r: 8, lora_alpha: 16, target_mod
 const t0 = performance.now();
 const { history, valueHead } = await trainPpo({
   model, variables: pm.trainableVariables(), tokenizer: tok, prompts: trainPrompts, score,
-  config: { steps, promptsPerStep, lr, maxNewTokens, klCoef: 0.05, klTarget, klHorizon: 1000, seed },
+  config: { steps, promptsPerStep, lr, maxNewTokens, klCoef: Number(args.get('kl-coef') ?? 0.05), klTarget, klHorizon, seed },
   onStep: (m) => {
     const x = m.metrics;
     process.stderr.write(`step ${m.step} score ${x.score.toFixed(3)} kl ${x.kl.toFixed(3)} kl_coef ${x.kl_coef.toFixed(4)} clip ${x['policy/clipfrac_avg'].toFixed(3)}\n`);
@@ -63,7 +64,7 @@ const { history, valueHead } = await trainPpo({
 const seconds = (performance.now() - t0) / 1000;
 const after = greedyScore();
 const lastKl = history.slice(-5).reduce((a, h) => a + h.metrics.kl, 0) / Math.min(5, history.length);
-const result = { bench: 'ppo', backend: backend.name, base, seed, rmSteps, rmHeldOutAccuracy: rmAcc.accuracy, steps, promptsPerStep, lr, klTarget,
+const result = { bench: 'ppo', backend: backend.name, base, seed, rmSteps, rmHeldOutAccuracy: rmAcc.accuracy, steps, promptsPerStep, lr, klTarget, klHorizon,
   heldOutRmScoreBefore: before, heldOutRmScoreAfter: after, klPerSequenceLast5: lastKl, klBelowTarget: lastKl < klTarget, seconds, tensorsAtEnd: tf.memory().numTensors, history };
 const file = writeResult('ppo', result);
 console.log(JSON.stringify({ ...result, history: undefined, file }, null, 2));
