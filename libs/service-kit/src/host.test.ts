@@ -248,4 +248,20 @@ describe('ServiceHost', () => {
       'tuneloop.v1.RolloutService',
     ]);
   });
+
+  it('lets a real reflection client (buf curl) resolve every registered service and its methods', async () => {
+    const { execFile } = await import('node:child_process');
+    const buf = new URL('../../../node_modules/.bin/buf', import.meta.url).pathname;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        buf,
+        ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--list-methods', `http://${svc.target}`],
+        (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout)),
+      ),
+    );
+    const methods = out.trim().split('\n');
+    expect(methods).toContain('tuneloop.v1.RolloutService/GenerateGroups');
+    expect(methods).toContain('tuneloop.v1.ModelStoreService/ListModels');
+    expect(methods).toContain('grpc.health.v1.Health/Check');
+  });
 });

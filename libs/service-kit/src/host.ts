@@ -29,10 +29,9 @@ export class ServiceHost {
     private readonly logger: Logger,
     metrics: Metrics,
   ) {
-    this.server = new Server({
-      'grpc.max_receive_message_length': config.maxReceiveBytes,
-      'grpc.max_send_message_length': config.maxReceiveBytes,
-    });
+    // The limit guards what clients send; what the server sends is bounded by each handler (chunk sizes),
+    // and tying it to the receive limit broke reflection answers larger than a small receive limit.
+    this.server = new Server({ 'grpc.max_receive_message_length': config.maxReceiveBytes });
     this.runtime = { logger, metrics, shutdownSignal: this.shutdownController.signal };
     this.server.addService(HealthService, this.health.implementation());
   }
