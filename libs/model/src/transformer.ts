@@ -21,7 +21,37 @@ export interface ForwardOptions {
   lastOnly?: boolean; // logits of the last position only: [B, 1, V]
 }
 
+/** Options of the constructor. */
+export interface CausalLMOptions {
+  /**
+   * Linears given as modules instead of weights (e.g. packed QuantizedLinear from a quantized checkpoint),
+   * by HF module path; their `.weight` / `.bias` tensors must then be absent from `weights`. The model
+   * takes ownership (it becomes the module's base, see setLinear's releaseBase) and no float32 copy is made.
+   */
+  linears?: Map<string, LinearModule>;
+}
+
+/** Options of setLinear. */
+export interface SetLinearOptions {
+  /**
+   * Drop the base the model holds for this linear (its dense weights are disposed now) and make `module`
+   * the new base, owned by the model: namedWeights() exports its (dequantized) weight, dispose() frees it.
+   * `module` must not read the old base's tensors.
+   */
+  releaseBase?: boolean;
+}
+
+/** What a non-DenseLinear base may offer to export its dense weight (QuantizedLinear, PEFT's FrozenDense). */
+interface DenseExport {
+  dequantizedWeight?: () => Float32Array; // HF layout [out, in], row-major
+  weightT?: tf.Tensor2D; // [in, out]
+  bias?: tf.Tensor1D | Float32Array | null;
+  dispose?: () => void;
+}
+
 const NEG = -1e9;
+const LINEAR_NAME = /^(model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)|lm_head)$/;
+const isLinearName = (n: string) => LINEAR_NAME.test(n);
 const PROJ = ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as const;
 const MLP = ['gate_proj', 'up_proj', 'down_proj'] as const;
 
@@ -32,13 +62,32 @@ export class CausalLM {
   readonly norms = new Map<string, tf.Variable<tf.Rank.R1>>(); // HF name -> [d]
   private readonly table = new Map<string, LinearModule>();
   private readonly base = new Map<string, DenseLinear>(); // the dense linears the model was built with
+  private readonly owned = new Map<string, LinearModule>(); // bases given as modules or set with releaseBase
   private rope: RopeTables; // grown on demand up to maxPositionEmbeddings (real checkpoints declare 32k-128k)
 
-  /** Builds from HF-layout weights (see expectedWeightShapes); tensors are copied, the caller keeps ownership. */
-  constructor(config: ModelConfig, weights: Map<string, tf.Tensor>) {
+  /**
+   * Builds from HF-layout weights (see expectedWeightShapes); tensors are copied, the caller keeps ownership.
+   * Linears in `opts.linears` are taken as given (ownership passes to the model) instead of from `weights`.
+   */
+  constructor(config: ModelConfig, weights: Map<string, tf.Tensor>, opts: CausalLMOptions = {}) {
     this.config = validateModelConfig(config);
     const shapes = expectedWeightShapes(config);
+    const given = opts.linears ?? new Map<string, LinearModule>();
+    for (const [name, m] of given) {
+      const shape = shapes.get(`${name}.weight`);
+      if (!shape || !isLinearName(name)) {
+        throw new Error(`linears: '${name}' is not a linear of a ${config.modelType} model with this config`);
+      }
+      if (m.outFeatures !== shape[0] || m.inFeatures !== shape[1]) {
+        throw new Error(`linears: '${name}' must map ${shape[1]} -> ${shape[0]}, got ${m.inFeatures} -> ${m.outFeatures}`);
+      }
+      for (const t of [`${name}.weight`, `${name}.bias`]) {
+        if (weights.has(t)) throw new Error(`weights: '${t}' is given both as a tensor and through linears '${name}'`);
+      }
+    }
+    const fromModule = (n: string) => given.has(n.replace(/\.(weight|bias)$/, ''));
     for (const [name, shape] of shapes) {
+      if (fromModule(name)) continue;
       const w = weights.get(name);
       if (!w) throw new Error(`weights: missing tensor '${name}' (expected shape [${shape}])`);
       if (w.shape.join(',') !== shape.join(',')) {
@@ -54,6 +103,12 @@ export class CausalLM {
     this.embedTokens = tf.tidy(() => tf.variable(f32('model.embed_tokens.weight') as tf.Tensor2D));
     const addNorm = (n: string) => this.norms.set(n, tf.tidy(() => tf.variable(f32(`${n}.weight`) as tf.Tensor1D)));
     const addLinear = (n: string, bias: boolean) => {
+      const m = given.get(n);
+      if (m) {
+        this.owned.set(n, m);
+        this.table.set(n, m);
+        return;
+      }
       const w = f32(`${n}.weight`) as tf.Tensor2D;
       const bv = bias ? (f32(`${n}.bias`) as tf.Tensor1D) : null;
       const lin = new DenseLinear(n, w, bv);
@@ -78,8 +133,11 @@ export class CausalLM {
     return new Map(this.table);
   }
 
-  /** Replaces one linear (e.g. with a LoRA or quantized wrapper); shapes must match. */
-  setLinear(name: string, module: LinearModule): void {
+  /**
+   * Replaces one linear (e.g. with a LoRA or quantized wrapper); shapes must match. The base stays
+   * resident (namedWeights exports it) unless `releaseBase` hands the slot to `module` (QLoRA memory).
+   */
+  setLinear(name: string, module: LinearModule, opts: SetLinearOptions = {}): void {
     const cur = this.table.get(name);
     if (!cur) throw new Error(`setLinear: no linear named '${name}'`);
     if (module.inFeatures !== cur.inFeatures || module.outFeatures !== cur.outFeatures) {
@@ -87,18 +145,35 @@ export class CausalLM {
         `setLinear: '${name}' must map ${cur.inFeatures} -> ${cur.outFeatures}, got ${module.inFeatures} -> ${module.outFeatures}`,
       );
     }
+    if (opts.releaseBase) {
+      const dense = this.base.get(name);
+      if (module === dense) throw new Error(`setLinear: '${name}' releaseBase needs a module other than the base itself`);
+      if (dense) {
+        dense.dispose();
+        this.base.delete(name);
+      }
+      const prev = this.owned.get(name);
+      if (prev && prev !== module) (prev as DenseExport).dispose?.();
+      this.owned.set(name, module);
+    }
     this.table.set(name, module);
   }
 
-  /** The dense linear the model was built with (the frozen base under a wrapper). */
+  /** The dense linear the model was built with (the frozen base under a wrapper); undefined once released. */
   baseLinear(name: string): DenseLinear | undefined {
     return this.base.get(name);
   }
 
-  /** Every tf.Variable the model owns (embeddings, norms, base linears). */
+  /** The base of a linear: its dense linear, or the module that replaced it with releaseBase / was given. */
+  baseModule(name: string): LinearModule | undefined {
+    return this.base.get(name) ?? this.owned.get(name);
+  }
+
+  /** Every tf.Variable the model owns (embeddings, norms, dense base linears; a packed base has none). */
   variables(): tf.Variable[] {
     const vs: tf.Variable[] = [this.embedTokens, ...this.norms.values()];
-    for (const lin of this.base.values()) vs.push(lin.weightT, ...(lin.bias ? [lin.bias] : []));
+    const dense = [...this.base.values(), ...[...this.owned.values()].filter((m) => m instanceof DenseLinear)];
+    for (const lin of dense) vs.push(lin.weightT, ...(lin.bias ? [lin.bias] : []));
     return vs;
   }
 
@@ -121,23 +196,46 @@ export class CausalLM {
     this.embedTokens.trainable = trainable;
     for (const v of this.norms.values()) v.trainable = trainable;
     for (const lin of this.base.values()) lin.setTrainable(trainable);
+    for (const m of this.owned.values()) if (m instanceof DenseLinear) m.setTrainable(trainable);
   }
 
+  /** Parameters of the base model, packed bases counted by their shape (weight + bias). */
   numParameters(): number {
-    return this.variables().reduce((a, v) => a + v.size, 0);
+    let n = this.variables().reduce((a, v) => a + v.size, 0);
+    for (const m of this.owned.values()) {
+      if (m instanceof DenseLinear) continue;
+      n += m.inFeatures * m.outFeatures + ((m as DenseExport).bias ? m.outFeatures : 0);
+    }
+    return n;
   }
 
   /**
    * HF-layout weights of the base model (new tensors the caller owns and disposes). Linear weights are
-   * [out, in]; a replaced linear reports its base dense weights (merge adapters before exporting a merged model).
+   * [out, in]; a replaced linear reports its base dense weights (merge adapters before exporting a merged model);
+   * a released base reports the weight of the module that holds the slot (a packed one is dequantized).
    */
   namedWeights(): Map<string, tf.Tensor> {
     const out = new Map<string, tf.Tensor>();
     out.set('model.embed_tokens.weight', tf.clone(this.embedTokens));
     for (const [n, v] of this.norms) out.set(`${n}.weight`, tf.clone(v));
-    for (const [n, lin] of this.base) {
-      out.set(`${n}.weight`, lin.weight());
-      if (lin.bias) out.set(`${n}.bias`, tf.clone(lin.bias));
+    for (const n of this.table.keys()) {
+      const lin = this.base.get(n);
+      if (lin) {
+        out.set(`${n}.weight`, lin.weight());
+        if (lin.bias) out.set(`${n}.bias`, tf.clone(lin.bias));
+        continue;
+      }
+      const m = this.owned.get(n) as LinearModule;
+      const d = m as DenseExport;
+      if (m instanceof DenseLinear) out.set(`${n}.weight`, m.weight());
+      else if (typeof d.dequantizedWeight === 'function') out.set(`${n}.weight`, tf.tensor2d(d.dequantizedWeight(), [m.outFeatures, m.inFeatures]));
+      else if (d.weightT instanceof tf.Tensor) out.set(`${n}.weight`, tf.transpose(d.weightT));
+      else {
+        tf.dispose([...out.values()]);
+        throw new Error(`namedWeights: '${n}' is held by a module that exposes no dense weight (dequantizedWeight or weightT)`);
+      }
+      if (d.bias instanceof tf.Tensor) out.set(`${n}.bias`, tf.clone(d.bias));
+      else if (d.bias instanceof Float32Array) out.set(`${n}.bias`, tf.tensor1d(d.bias));
     }
     return out;
   }
@@ -241,6 +339,7 @@ export class CausalLM {
     this.embedTokens.dispose();
     for (const v of this.norms.values()) v.dispose();
     for (const lin of this.base.values()) lin.dispose();
+    for (const m of this.owned.values()) (m as DenseExport).dispose?.();
     this.rope.cos.dispose();
     this.rope.sin.dispose();
   }

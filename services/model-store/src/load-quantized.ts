@@ -5,12 +5,14 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   CausalLM,
+  expectedWeightShapes,
   INDEX_FILE,
   modelConfigFromHf,
   parseSafetensors,
   parseShardIndex,
   SINGLE_FILE,
   tensorFromRaw,
+  toFloat32,
   type ModelConfig,
   type RawTensor,
 } from '@tuneloop/model';
@@ -20,24 +22,25 @@ import { decodeQuantized, type DecodedModel } from './quantized-format.ts';
 
 export type LoadMode = 'dequantize' | 'packed';
 
-/** Builds a CausalLM; in 'packed' mode every quantized linear weight becomes a QuantizedLinear. */
+const LINEAR_WEIGHT = /\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$|^lm_head\.weight$/;
+
+/** Builds a CausalLM; in 'packed' mode every quantized linear weight becomes a QuantizedLinear that the
+ * model is built with (no dense float32 copy is ever made of it). */
 export function buildModel(config: ModelConfig, decoded: DecodedModel, mode: LoadMode = 'dequantize'): CausalLM {
   const weights = new Map<string, tf.Tensor>();
+  const linears = new Map<string, QuantizedLinear>(); // packed: built straight from the codes, no float32 copy
   try {
-    for (const [n, t] of decoded.plain) weights.set(n, tensorFromRaw(t));
-    for (const [n, { q }] of decoded.quantized) weights.set(n, tf.tensor(dequantize(q), q.shape, 'float32'));
-    const model = new CausalLM(config, weights);
-    if (mode === 'packed') {
-      const linears = model.linears();
-      for (const [n, { q }] of decoded.quantized) {
-        const module = n.replace(/\.weight$/, '');
-        if (!n.endsWith('.weight') || !linears.has(module)) continue;
-        const b = decoded.plain.get(`${module}.bias`);
-        const bias = b ? Float32Array.from(tensorFromRaw(b).dataSync()) : null;
-        model.setLinear(module, new QuantizedLinear(module, q, bias));
-      }
+    const linearNames = new Set([...expectedWeightShapes(config).keys()].filter((n) => LINEAR_WEIGHT.test(n)));
+    for (const [n, { q }] of decoded.quantized) {
+      if (mode !== 'packed' || !linearNames.has(n)) continue;
+      const module = n.replace(/\.weight$/, '');
+      const b = decoded.plain.get(`${module}.bias`);
+      linears.set(module, new QuantizedLinear(module, q, b ? Float32Array.from(toFloat32(b)) : null));
     }
-    return model;
+    const packedTensor = (n: string) => linears.has(n.replace(/\.(weight|bias)$/, ''));
+    for (const [n, t] of decoded.plain) if (!packedTensor(n)) weights.set(n, tensorFromRaw(t));
+    for (const [n, { q }] of decoded.quantized) if (!packedTensor(n)) weights.set(n, tf.tensor(dequantize(q), q.shape, 'float32'));
+    return new CausalLM(config, weights, { linears });
   } finally {
     for (const t of weights.values()) t.dispose();
   }

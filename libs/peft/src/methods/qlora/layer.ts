@@ -6,8 +6,10 @@ import { denseWeightOf, isQuantizedBase, type LinearModule } from '../../core/li
 import type { QloraConfig } from './config.ts';
 
 /**
- * Pack a base linear to 4 bits; an already packed base is kept. The float32 original stays owned by the
- * model (CausalLM keeps its base linears); load the base pre-quantized to save its memory.
+ * Pack a base linear to 4 bits; an already packed base is kept as it is. The float32 original stays owned
+ * by the model (CausalLM keeps its base linears, so unload restores them); to hold only the packed base
+ * (~0.52 bytes per parameter), quantize the model first with @tuneloop/quant's quantizeModelLinears
+ * (which releases the dense bases) or load it packed, then apply QLoRA.
  */
 export function quantizeBase(base: LinearModule, c: QloraConfig): LinearModule {
   if (isQuantizedBase(base)) return base;

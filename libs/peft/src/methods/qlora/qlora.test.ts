@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@tuneloop/engine';
 import { TINY_LLAMA, tinyModel } from '@tuneloop/model';
-import { QuantizedLinear } from '@tuneloop/quant';
+import { QuantizedLinear, quantizeModelLinears } from '@tuneloop/quant';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getPeftMethod } from '../../index.ts';
 import { normalTensor } from '../../core/random.ts';
@@ -40,6 +40,35 @@ describe('QLoRA', () => {
     model.dispose();
   });
 
+  it('wraps a model whose dense bases were released (packed bases kept, merge dequantizes, unload restores)', () => {
+    const model = tinyModel(TINY_LLAMA, 2);
+    const ids = [[1, 4, 7, 2, 9, 3]];
+    quantizeModelLinears(model, { scheme: 'nf4', doubleQuant: true, blockSize: 64 });
+    const name = 'model.layers.1.self_attn.v_proj';
+    const packed = model.linears().get(name) as QuantizedLinear;
+    expect(model.baseLinear(name)).toBeUndefined();
+    const before = tf.tidy(() => model.forward({ inputIds: ids }).dataSync());
+    const tensors = tf.memory().numTensors;
+    const pm = qlora.apply(model, qlora.parseConfig({ r: 2, lora_alpha: 4, target_modules: ['v_proj', 'down_proj'] }));
+    const l = pm.layers.get(name) as LoraLayer;
+    expect(l.base).toBe(packed); // not quantized a second time
+    tf.tidy(() => l.setTensor('lora_B.weight', normalTensor(l.peftShape('lora_B.weight'), 0.3, 4)));
+    const adapted = tf.tidy(() => model.forward({ inputIds: ids }).dataSync());
+    expect(Array.from(adapted)).not.toEqual(Array.from(before));
+    expect(pm.merge().every((r) => r.dequantized)).toBe(true);
+    const merged = tf.tidy(() => model.forward({ inputIds: ids }).dataSync());
+    expect(Array.from(adapted).reduce((mx, v, i) => Math.max(mx, Math.abs(v - (merged[i] as number))), 0)).toBeLessThan(1e-4);
+    pm.unmerge();
+    pm.unload();
+    expect(model.linears().get(name)).toBe(packed);
+    const after = tf.tidy(() => model.forward({ inputIds: ids }).dataSync());
+    expect(Array.from(after)).toEqual(Array.from(before));
+    expect(tf.memory().numTensors).toBe(tensors);
+    const w = model.namedWeights(); // dequantized packed bases
+    expect(Array.from(w.get(`${name}.weight`)!.dataSync())).toEqual(Array.from(packed.dequantizedWeight()));
+    tf.dispose([...w.values()]);
+    model.dispose();
+  });
   it('validates the quantization fields', () => {
     expect(() => qlora.parseConfig({ bnb_4bit_quant_type: 'int4' })).toThrow('bnb_4bit_quant_type: must be one of "nf4", "fp4", got "int4"');
     expect(() => qlora.parseConfig({ block_size: 48 })).toThrow('block_size: must be a power of two in [32, 4096], got 48');
