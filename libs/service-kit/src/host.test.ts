@@ -112,7 +112,7 @@ describe('ServiceHost', () => {
     const md = new Metadata();
     md.set('x-request-id', 'req-42');
     const { err, res } = await unary<VerifyResponse>((cb) =>
-      rollout.verify({ items: [{ prompt: 'p', completion: 'abc', reference: '' }] }, md, cb),
+      rollout.verify({ items: [{ prompt: 'p', completion: 'abc', reference: '' }], verifierJson: '' }, md, cb),
     );
     expect(err).toBeNull();
     expect(res?.results[0]).toMatchObject({ score: 3, passed: true, detail: 'req-42' });
@@ -120,13 +120,13 @@ describe('ServiceHost', () => {
 
   it('maps named errors to their status with the field, and unknown errors to INTERNAL without details', async () => {
     const bad = await unary((cb) =>
-      rollout.verify({ items: [{ prompt: 'bad', completion: '', reference: '' }] }, cb),
+      rollout.verify({ items: [{ prompt: 'bad', completion: '', reference: '' }], verifierJson: '' }, cb),
     );
     expect(bad.err?.code).toBe(status.INVALID_ARGUMENT);
     expect(bad.err?.details).toBe('items[0].completion: must not be empty');
     expect(bad.err?.metadata.get('field')).toEqual(['items[0].completion']);
     const boom = await unary((cb) =>
-      rollout.verify({ items: [{ prompt: 'boom', completion: '', reference: '' }] }, cb),
+      rollout.verify({ items: [{ prompt: 'boom', completion: '', reference: '' }], verifierJson: '' }, cb),
     );
     expect(boom.err?.code).toBe(status.INTERNAL);
     expect(boom.err?.details).toMatch(/^internal error \(request id [\w-]+\)$/);
@@ -135,7 +135,7 @@ describe('ServiceHost', () => {
   });
 
   it('answers UNIMPLEMENTED naming the issue for methods without a handler (unary and streaming)', async () => {
-    const r = await unary((cb) => rollout.generateGroups({ prompts: [], groupSize: 2 }, cb));
+    const r = await unary((cb) => rollout.generateGroups({ prompts: [], groupSize: 2, verifierJson: '' }, cb));
     expect(r.err?.code).toBe(status.UNIMPLEMENTED);
     expect(r.err?.details).toBe(
       'tuneloop.v1.RolloutService/GenerateGroups is not built yet: issue 7 builds it',
@@ -182,7 +182,7 @@ describe('ServiceHost', () => {
     const started = Date.now();
     const r = await unary((cb) =>
       rollout.verify(
-        { items: [{ prompt: 'slow', completion: '', reference: '' }] },
+        { items: [{ prompt: 'slow', completion: '', reference: '' }], verifierJson: '' },
         new Metadata(),
         { deadline: Date.now() + 300 },
         cb,
@@ -196,7 +196,7 @@ describe('ServiceHost', () => {
 
   it('rejects a request over TUNELOOP_GRPC_MAX_RECEIVE_BYTES with RESOURCE_EXHAUSTED', async () => {
     const r = await unary((cb) =>
-      rollout.verify({ items: [{ prompt: 'p', completion: 'x'.repeat(8000), reference: '' }] }, cb),
+      rollout.verify({ items: [{ prompt: 'p', completion: 'x'.repeat(8000), reference: '' }], verifierJson: '' }, cb),
     );
     expect(r.err?.code).toBe(status.RESOURCE_EXHAUSTED);
   });

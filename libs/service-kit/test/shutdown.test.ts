@@ -64,7 +64,7 @@ describe('service process', () => {
     const serving = await waitForLog(child, 'serving');
     const client = new RolloutServiceClient(serving.grpc as string, credentials.createInsecure());
     const inFlight = new Promise<{ err: ServiceError | null; res?: VerifyResponse }>((resolve) =>
-      client.verify({ items: [{ prompt: 'p', completion: '1500', reference: '' }] }, (err, res) =>
+      client.verify({ items: [{ prompt: 'p', completion: '1500', reference: '' }], verifierJson: '' }, (err, res) =>
         resolve({ err, res }),
       ),
     );
@@ -73,7 +73,7 @@ describe('service process', () => {
     await waitForLog(child, 'shutting down');
     const late = new RolloutServiceClient(serving.grpc as string, credentials.createInsecure());
     const refused = await new Promise<ServiceError | null>((resolve) =>
-      late.verify({ items: [{ prompt: 'p', completion: '0', reference: '' }] }, (err) => resolve(err)),
+      late.verify({ items: [{ prompt: 'p', completion: '0', reference: '' }], verifierJson: '' }, (err) => resolve(err)),
     );
     const done = await inFlight;
     expect(done.err).toBeNull();
