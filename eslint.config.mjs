@@ -24,6 +24,9 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@nx/enforce-module-boundaries': ['error', {
         allow: [],
+        // Heavy libraries (tfjs models) are imported lazily in commands and handlers and statically in the
+        // code that runs after them: both are intended, so the lazy-loading rule does not apply to ours.
+        checkDynamicDependenciesExceptions: ['@tuneloop/*'],
         depConstraints: [
           { sourceTag: 'type:math', onlyDependOnLibsWithTags: ['type:math'] },
           { sourceTag: 'type:proto', onlyDependOnLibsWithTags: [] },
