@@ -11,6 +11,19 @@ export interface AdamWConfig {
   decay?: (v: tf.Variable) => boolean;
 }
 
+/** One variable's moments, flat float32 in the variable's shape (PyTorch: exp_avg, exp_avg_sq). */
+export interface AdamWMoments {
+  shape: number[];
+  m: Float32Array;
+  v: Float32Array;
+}
+
+/** What a checkpoint needs to resume AdamW exactly: the step count and the moments by variable name. */
+export interface AdamWState {
+  step: number;
+  moments: Map<string, AdamWMoments>;
+}
+
 interface Slot {
   m: tf.Variable;
   v: tf.Variable;
@@ -73,6 +86,48 @@ export class AdamW {
         w.assign(tf.sub(decayed, tf.mul(update, lr)));
       });
     }
+  }
+
+  /**
+   * The step count and a copy of the moments of every variable in `named` that has been updated, keyed by
+   * the caller's names (tfjs variable names differ between processes, so the caller names them).
+   */
+  getState(named: Map<string, tf.Variable>): AdamWState {
+    const moments = new Map<string, AdamWMoments>();
+    for (const [name, w] of named) {
+      const slot = this.slots.get(w);
+      if (!slot) continue;
+      moments.set(name, { shape: [...w.shape], m: Float32Array.from(slot.m.dataSync()), v: Float32Array.from(slot.v.dataSync()) });
+    }
+    return { step: this.t, moments };
+  }
+
+  /**
+   * Replaces the whole state (all moments are dropped first) by `state`, mapping its names to the
+   * variables of `named`. Checks everything before changing anything; the next apply() then computes what
+   * the saved optimizer would have.
+   */
+  setState(named: Map<string, tf.Variable>, state: AdamWState): void {
+    if (!Number.isInteger(state.step) || state.step < 0) throw new Error(`state.step: must be an integer >= 0, got ${state.step}`);
+    for (const [name, s] of state.moments) {
+      const w = named.get(name);
+      if (!w) throw new Error(`state.moments: '${name}' is not one of the variables given`);
+      if (s.shape.join(',') !== w.shape.join(',')) throw new Error(`state.moments['${name}'].shape: must be [${w.shape}], got [${s.shape}]`);
+      for (const k of ['m', 'v'] as const) {
+        if (!(s[k] instanceof Float32Array) || s[k].length !== w.size) {
+          throw new Error(`state.moments['${name}'].${k}: must be a Float32Array of ${w.size} values, got ${s[k]?.length}`);
+        }
+      }
+    }
+    this.dispose();
+    for (const [name, s] of state.moments) {
+      const w = named.get(name) as tf.Variable;
+      this.slots.set(w, {
+        m: tf.tidy(() => tf.variable(tf.tensor(Float32Array.from(s.m), w.shape, 'float32'), false)),
+        v: tf.tidy(() => tf.variable(tf.tensor(Float32Array.from(s.v), w.shape, 'float32'), false)),
+      });
+    }
+    this.t = state.step;
   }
 
   /** Frees the moment buffers. */

@@ -9,7 +9,7 @@ export { cosineWithWarmup } from './schedule.ts';
 export type { CosineScheduleConfig } from './schedule.ts';
 export { globalNorm, clipByGlobalNorm } from './clip.ts';
 export { AdamW } from './adamw.ts';
-export type { AdamWConfig } from './adamw.ts';
+export type { AdamWConfig, AdamWMoments, AdamWState } from './adamw.ts';
 export { oneHotFloat } from './ops.ts';
 export { trainLoop } from './train-loop.ts';
 export type { TrainLoopConfig, StepInfo } from './train-loop.ts';
