@@ -10,3 +10,5 @@ export { inspectHfFolder } from './inspect-hf-folder.ts';
 export type { FolderInspection } from './inspect-hf-folder.ts';
 export { loadModel, saveModel } from './model-io.ts';
 export type { LoadedModel, SaveModelOptions } from './model-io.ts';
+export { pretrainArithToFolder, defaultBaseModelDir } from './pretrain-arith.ts';
+export type { PretrainSummary, PretrainOptions } from './pretrain-arith.ts';
