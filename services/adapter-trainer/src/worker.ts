@@ -2,7 +2,7 @@
 // progress to progress.<jobId>, resumes from the job's checkpoint on redelivery, stores the adapter in the model
 // store, and returns (so the message is acked) only after the job is recorded as succeeded, failed or cancelled.
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { isRetryable, JobStateError, RetryableError, jobsKv, progressReporter, transitionJob, workQueue, type Bus, type JobContext, type JobPayload, type WorkQueue } from '@tuneloop/bus';
@@ -106,6 +106,7 @@ async function runJob(bus: Bus, opts: SftWorkerOptions, payload: JobPayload, ctx
   try {
     const done = await thread.done;
     await Promise.all(pending);
+    await mkdir(path.dirname(doneFileOf(opts.home, jobId)), { recursive: true }); // no checkpoint may have been written
     await writeFile(doneFileOf(opts.home, jobId), JSON.stringify(done) + '\n');
     await finish(done);
   } catch (err) {

@@ -44,10 +44,10 @@ afterAll(async () => {
 
 const jobsInStream = async () => (await bus.jsm.streams.info(bus.names.streams.jobs)).state.messages;
 
-function request(outputName: string): StartTrainingRequest {
+function request(outputName: string, checkpointEvery: number): StartTrainingRequest {
   return StartTrainingRequest.fromPartial({
     spec: { baseModel: { name: 'tiny' }, outputName, dataset: { uri: 'add.jsonl' }, training: { learningRate: 0.02, maxSteps: 12, batchSize: 8, maxGradNorm: 1, seed: 3 } },
-    options: { method: 'lora', rank: 4, targetModules: ['all-linear'], checkpointEvery: 6 },
+    options: { method: 'lora', rank: 4, targetModules: ['all-linear'], checkpointEvery },
   });
 }
 
@@ -81,7 +81,7 @@ it('stores the adapter in the model store, linked to the imported base, byte-ide
   const client = trainerClient(svc.target);
   const store = storeOf(svc.target);
   try {
-    const { job } = await trainerApi(client).start(request('stored'));
+    const { job } = await trainerApi(client).start(request('stored', 1000)); // no checkpoint: the job folder is created by the worker
     const jobId = job!.jobId;
     let listedAtSuccess: AdapterInfo[] = [];
     const events = await watchJob(client, jobId, async (e) => {
@@ -121,7 +121,7 @@ it('with the store down the trained job is not acked; a later attempt stores it 
   queue = await startSftWorker(bus, { home: home.home, logger, ackWaitMs: 2000, storeTarget: () => target, storeRetryMs: [1500] });
   const client = trainerClient(svc.target);
   try {
-    const { job } = await trainerApi(client).start(request('offline'));
+    const { job } = await trainerApi(client).start(request('offline', 6));
     const jobId = job!.jobId;
     let checkedDown = false;
     const events = await watchJob(client, jobId, async (e) => {
