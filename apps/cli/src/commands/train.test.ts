@@ -13,7 +13,12 @@ let home: { home: string; base: string; data: string; cleanup(): Promise<void> }
 let deprovision: (b: Bus) => Promise<void>;
 
 beforeAll(async () => {
-  const [trainer, busLib, kit] = await Promise.all([import('@tuneloop/adapter-trainer'), import('@tuneloop/bus'), import('@tuneloop/service-kit')]);
+  const [trainer, store, busLib, kit] = await Promise.all([
+    import('@tuneloop/adapter-trainer'),
+    import('@tuneloop/model-store'),
+    import('@tuneloop/bus'),
+    import('@tuneloop/service-kit'),
+  ]);
   const { connectBus, provision } = busLib;
   deprovision = busLib.deprovision;
   const { adapterTrainer } = trainer;
@@ -21,7 +26,8 @@ beforeAll(async () => {
   home = await trainer.tempTrainerHome(48);
   bus = await connectBus({ url: process.env.TUNELOOP_NATS_URL ?? 'nats://127.0.0.1:4222', name: 'cli-train-test', prefix });
   await provision(bus, { prefix, storage: 'memory' });
-  svc = await startTestServices([adapterTrainer], { TUNELOOP_HOME: home.home, TUNELOOP_NATS_PREFIX: prefix });
+  // The trainer stores the finished adapter in the model store before it acks the job.
+  svc = await startTestServices([store.modelStore, adapterTrainer], { TUNELOOP_HOME: home.home, TUNELOOP_NATS_PREFIX: prefix });
 });
 
 afterAll(async () => {
