@@ -4,10 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus } from '@tuneloop/bus';
 import type { TestServices } from '@tuneloop/service-kit';
-import { main } from '../main.ts';
+import { runCli as run } from '../test-run.ts';
 
 let work: string;
 let svc: TestServices;
@@ -15,19 +15,6 @@ let bus: Bus;
 const prefix = `cli${randomUUID().slice(0, 8)}`;
 const saved = process.env.TUNELOOP_GRPC_ADDR;
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    const code = await main(['node', 'tuneloop', ...args]);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 beforeAll(async () => {
   const { connectBus, provision } = await import('@tuneloop/bus');

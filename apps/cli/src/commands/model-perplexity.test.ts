@@ -32,12 +32,11 @@ describe('tuneloop model perplexity', () => {
     const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { vi } = await import('vitest');
     const tf = await import('@tensorflow/tfjs-core');
     const { initBackend } = await import('@tuneloop/engine');
     const { charTokenizer, tensorsFromRaw, CausalLM } = await import('@tuneloop/model');
     const { saveHfFolder, loadHfFolder } = await import('@tuneloop/files');
-    const { main } = await import('../main.ts');
+    const { runCli } = await import('../test-run.ts');
     await initBackend({ backend: 'cpu' });
 
     const dir = await mkdtemp(join(tmpdir(), 'tuneloop-ppl-'));
@@ -58,18 +57,7 @@ describe('tuneloop model perplexity', () => {
       const text = '12+34=46\n7+8=15\n';
       await writeFile(join(dir, 'text.txt'), text);
 
-      const run = async (args: string[]) => {
-        let out = '';
-        let err = '';
-        const o = vi.spyOn(process.stdout, 'write').mockImplementation((x) => ((out += String(x)), true));
-        const e = vi.spyOn(process.stderr, 'write').mockImplementation((x) => ((err += String(x)), true));
-        try {
-          return { code: await main(['node', 'tuneloop', 'model', 'perplexity', ...args]), out, err };
-        } finally {
-          o.mockRestore();
-          e.mockRestore();
-        }
-      };
+      const run = (args: string[]) => runCli(['model', 'perplexity', ...args]);
       const r = await run(['--model', join(dir, 'm'), '--text-file', join(dir, 'text.txt'), '--json', '--stride', '3']);
       expect(r.code, r.err).toBe(0);
       const res = JSON.parse(r.out);

@@ -3,25 +3,12 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../main.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli as run } from '../test-run.ts';
 
 const fixture = fileURLToPath(new URL('../../../../libs/peft/src/plan/fixtures/llama-2-7b-config.json', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tuneloop-peft-plan-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await main(['node', 'tuneloop', ...args]), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 describe('tuneloop peft plan', () => {
   it('one 4096 x 4096 matrix at r 8 trains 65,536 parameters', async () => {

@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '@tuneloop/bus';
 import type { TestServices } from '@tuneloop/service-kit';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { main } from '../main.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runCli } from '../test-run.ts';
 
 const prefix = `t${randomUUID().slice(0, 8)}`;
 let svc: TestServices;
@@ -37,19 +37,7 @@ afterAll(async () => {
   await home?.cleanup();
 });
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    const code = await main(['node', 'tuneloop', ...args, '--addr', svc.target]);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = (...args: string[]) => runCli([...args, '--addr', svc.target]);
 
 it('train sft --watch --json streams events to success; jobs ls / watch / cancel', async () => {
   const r = await run('train', 'sft', '--base', home.base, '--data', home.data, '--method', 'lora', '--rank', '4', '--targets', 'q_proj,v_proj',
