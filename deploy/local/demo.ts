@@ -5,6 +5,7 @@
 // It talks to the labeling app over its HTTP API, as an admin would; a second run finds the project and stops.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ApiClient } from '../../apps/labeling/src/lib/api-client-node.ts';
 
 const PROJECT = 'Demo round 1: arithmetic';
 const PROMPTS = 12;
@@ -50,50 +51,28 @@ async function fromTask(): Promise<Comparison[]> {
   }));
 }
 
-class Admin {
-  private cookies = new Map<string, string>();
-  private csrf = '';
-  constructor(private readonly base: string) {}
-
-  async call<T>(method: string, p: string, body?: unknown, raw?: string): Promise<T> {
-    const headers: Record<string, string> = {};
-    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    if (this.csrf) headers['x-csrf-token'] = this.csrf;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (raw !== undefined) headers['content-type'] = 'application/jsonl';
-    const res = await fetch(this.base + p, { method, headers, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
-    for (const c of res.headers.getSetCookie()) {
-      const [k, ...v] = c.split(';')[0].split('=');
-      this.cookies.set(k, v.join('='));
-    }
-    const data = (await res.json().catch(() => ({}))) as T & { error?: { message?: string } };
-    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${data.error?.message ?? ''}`);
-    return data;
-  }
-
-  async signIn(email: string, password: string): Promise<void> {
-    this.csrf = (await this.call<{ csrfToken: string }>('GET', '/api/auth/csrf')).csrfToken;
-    this.csrf = (await this.call<{ csrfToken: string }>('POST', '/api/auth/signin', { email, password })).csrfToken;
-  }
-}
-
 export async function seedDemoRound(opts: { home: string; labelingUrl: string; email: string; password: string }) {
-  const admin = new Admin(opts.labelingUrl);
-  await admin.signIn(opts.email, opts.password);
-  const { projects } = await admin.call<{ projects: { id: string; name: string }[] }>('GET', '/api/projects');
+  const admin = new ApiClient(opts.labelingUrl);
+  const signIn = await admin.signIn(opts.email, opts.password);
+  if (!signIn.ok) throw new Error(`sign-in as ${opts.email}: ${signIn.status}`);
+  const { projects } = await admin.json<{ projects: { id: string; name: string }[] }>('GET', '/api/projects');
   const existing = projects.find((p) => p.name === PROJECT);
   if (existing) return { projectId: existing.id, created: false, source: 'existing', comparisons: 0 };
   const modelDir = path.join(opts.home, 'models', 'tiny-arith');
   const hasModel = existsSync(path.join(modelDir, 'config.json'));
   const comparisons = hasModel ? await fromPolicy(modelDir) : await fromTask();
-  const { project } = await admin.call<{ project: { id: string } }>('POST', '/api/projects', {
+  const { project } = await admin.json<{ project: { id: string } }>('POST', '/api/projects', {
     name: PROJECT,
     guidelines: GUIDELINES,
     annotatorsPerItem: 1,
     k: 2,
   });
   const jsonl = comparisons.map((c) => JSON.stringify(c)).join('\n');
-  await admin.call('POST', `/api/projects/${project.id}/import`, undefined, jsonl);
+  const imported = await admin.request('POST', `/api/projects/${project.id}/import`, {
+    raw: jsonl,
+    headers: { 'content-type': 'application/jsonl' },
+  });
+  if (!imported.ok) throw new Error(`import: ${imported.status} ${await imported.text()}`);
   return {
     projectId: project.id,
     created: true,
