@@ -2,7 +2,6 @@
 // the stack's event loop; the admin's credentials go over stdin, never the command line or the logs.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@tuneloop/service-kit';
 import type { RunningLabeling } from './labeling.ts';
@@ -12,14 +11,11 @@ const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url
 
 /** Seeds the demo project; reports the outcome on stderr (one line) and in the logs. Never throws. */
 export async function runDemoRound(home: string, labeling: RunningLabeling, logger: Logger): Promise<void> {
-  const password = labeling.credentialsFile
-    ? (JSON.parse(readFileSync(labeling.credentialsFile, 'utf8')) as { password: string }).password
-    : process.env.TUNELOOP_ADMIN_PASSWORD;
   const child = spawn(tsx, [script], {
     env: { ...process.env, TUNELOOP_HOME: path.resolve(home) },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  child.stdin.end(JSON.stringify({ email: labeling.adminEmail, password, labelingUrl: labeling.url }));
+  child.stdin.end(JSON.stringify({ email: labeling.adminEmail, password: labeling.adminPassword, labelingUrl: labeling.url }));
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));

@@ -79,6 +79,8 @@ async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
 export interface RunningLabeling {
   url: string;
   adminEmail: string;
+  /** the admin's password (for the demo round's API calls; never logged) */
+  adminPassword: string;
   /** where the generated admin password is kept (undefined when it came from the env) */
   credentialsFile?: string;
 }
@@ -110,5 +112,5 @@ export async function startLabeling(
   const url = `http://localhost:${opts.port}`;
   await waitForHttp(`${url}/signin`, 60_000);
   logger.info({ url, admin: admin.email }, 'labeling app serving');
-  return { url, adminEmail: admin.email, credentialsFile: admin.file };
+  return { url, adminEmail: admin.email, adminPassword: admin.password, credentialsFile: admin.file };
 }
