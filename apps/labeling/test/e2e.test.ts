@@ -108,6 +108,9 @@ describe('labeling app end to end (Chromium, SQLite, NATS)', () => {
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     const page = await ctx.newPage();
     await page.goto(`${app.url}/signin`);
+    // Enter submits only once the form is live: the button is enabled after hydration and the CSRF
+    // fetch (on a loaded machine Enter could otherwise land on the server-rendered, disabled form).
+    await page.locator('form button[type=submit]:enabled').waitFor();
     await page.locator('#email:focus').waitFor();
     await page.keyboard.type(ANNOTATOR.email);
     await page.keyboard.press('Tab');
