@@ -122,6 +122,7 @@ export {
   GetOptimizationJobResponse,
   ListOptimizationJobsRequest,
   ListOptimizationJobsResponse,
+  OptimizationOptions,
   PreferenceOptimizerServiceClient,
   type PreferenceOptimizerServiceServer,
   PreferenceOptimizerServiceService,

@@ -422,6 +422,9 @@ export interface OrpoConfig {
 export interface SimpoConfig {
   beta: number;
   gamma: number;
+  labelSmoothing: number;
+  /** Weight of the CPO NLL term on chosen responses (0: off). */
+  cpoAlpha: number;
 }
 
 /** KTO (Ethayarajh et al. 2024): unpaired desirable / undesirable examples. */
@@ -447,6 +450,8 @@ export interface VerifierSpec {
     /** A trained reward model scores the completion. */
     { $case: "rewardModel"; value: AdapterRef }
     | undefined;
+  /** A verifier spec of @tuneloop/verifiers as JSON ({"type":"numeric"}, a composite, ...); used when set. */
+  json: string;
 }
 
 export interface ExactAnswerVerifier {
@@ -485,6 +490,16 @@ export interface GrpoConfig {
     | undefined;
   /** Normalise advantages by the group std (false: Dr. GRPO). */
   scaleRewards: boolean;
+  /** Optimizer steps per generation batch (TRL num_iterations); 0: 2. */
+  numIterations: number;
+  /** "grpo", "bnpo", "dr_grpo" or "dapo" (TRL loss_type); overrides loss_aggregation when set. */
+  lossType: string;
+  /** "group", "batch" or "none"; overrides scale_rewards when set (proto3 cannot tell false from unset). */
+  scaleRewardsMode: string;
+  /** Drop completions that hit max_new_tokens without EOS from the loss. */
+  maskTruncatedCompletions: boolean;
+  /** A reward >= this counts as a pass in pass_rate; unset: 1. */
+  passThreshold?: number | undefined;
 }
 
 /** PPO for RLHF (Ouyang et al. 2022): RM reward minus KL to the reference, GAE, clipped losses. */
@@ -499,7 +514,11 @@ export interface PpoConfig {
   cliprangeValue: number;
   vfCoef: number;
   ppoEpochs: number;
-  sampling?: SamplingParams | undefined;
+  sampling?:
+    | SamplingParams
+    | undefined;
+  /** Horizon of the adaptive KL controller (with target_kl); 0: 10000. */
+  klHorizon: number;
 }
 
 /** Rejection sampling: best of n completions per prompt, then SFT on the winners (RSO-style). */
@@ -507,7 +526,11 @@ export interface BestOfNConfig {
   n: number;
   verifier?: VerifierSpec | undefined;
   keepTopK: number;
-  sampling?: SamplingParams | undefined;
+  sampling?:
+    | SamplingParams
+    | undefined;
+  /** Keep a prompt's best completion only if its score is >= threshold; unset: keep every best. */
+  threshold?: number | undefined;
 }
 
 /** Everything a training job needs: which weights train (adapter method) and how (objective). */
@@ -2482,7 +2505,7 @@ export const OrpoConfig: MessageFns<OrpoConfig> = {
 };
 
 function createBaseSimpoConfig(): SimpoConfig {
-  return { beta: 0, gamma: 0 };
+  return { beta: 0, gamma: 0, labelSmoothing: 0, cpoAlpha: 0 };
 }
 
 export const SimpoConfig: MessageFns<SimpoConfig> = {
@@ -2492,6 +2515,12 @@ export const SimpoConfig: MessageFns<SimpoConfig> = {
     }
     if (message.gamma !== 0) {
       writer.uint32(17).double(message.gamma);
+    }
+    if (message.labelSmoothing !== 0) {
+      writer.uint32(25).double(message.labelSmoothing);
+    }
+    if (message.cpoAlpha !== 0) {
+      writer.uint32(33).double(message.cpoAlpha);
     }
     return writer;
   },
@@ -2525,6 +2554,22 @@ export const SimpoConfig: MessageFns<SimpoConfig> = {
             message.gamma = reader.double();
             continue;
           }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.labelSmoothing = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.cpoAlpha = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2541,6 +2586,16 @@ export const SimpoConfig: MessageFns<SimpoConfig> = {
     return {
       beta: isSet(object.beta) ? globalThis.Number(object.beta) : 0,
       gamma: isSet(object.gamma) ? globalThis.Number(object.gamma) : 0,
+      labelSmoothing: isSet(object.labelSmoothing)
+        ? globalThis.Number(object.labelSmoothing)
+        : isSet(object.label_smoothing)
+        ? globalThis.Number(object.label_smoothing)
+        : 0,
+      cpoAlpha: isSet(object.cpoAlpha)
+        ? globalThis.Number(object.cpoAlpha)
+        : isSet(object.cpo_alpha)
+        ? globalThis.Number(object.cpo_alpha)
+        : 0,
     };
   },
 
@@ -2552,6 +2607,12 @@ export const SimpoConfig: MessageFns<SimpoConfig> = {
     if (message.gamma !== 0) {
       obj.gamma = floatToJson(message.gamma);
     }
+    if (message.labelSmoothing !== 0) {
+      obj.labelSmoothing = floatToJson(message.labelSmoothing);
+    }
+    if (message.cpoAlpha !== 0) {
+      obj.cpoAlpha = floatToJson(message.cpoAlpha);
+    }
     return obj;
   },
 
@@ -2562,6 +2623,8 @@ export const SimpoConfig: MessageFns<SimpoConfig> = {
     const message = createBaseSimpoConfig();
     message.beta = object.beta ?? 0;
     message.gamma = object.gamma ?? 0;
+    message.labelSmoothing = object.labelSmoothing ?? 0;
+    message.cpoAlpha = object.cpoAlpha ?? 0;
     return message;
   },
 };
@@ -2676,7 +2739,7 @@ export const KtoConfig: MessageFns<KtoConfig> = {
 };
 
 function createBaseVerifierSpec(): VerifierSpec {
-  return { kind: undefined };
+  return { kind: undefined, json: "" };
 }
 
 export const VerifierSpec: MessageFns<VerifierSpec> = {
@@ -2694,6 +2757,9 @@ export const VerifierSpec: MessageFns<VerifierSpec> = {
       case "rewardModel":
         AdapterRef.encode(message.kind.value, writer.uint32(34).fork()).join();
         break;
+    }
+    if (message.json !== "") {
+      writer.uint32(42).string(message.json);
     }
     return writer;
   },
@@ -2743,6 +2809,14 @@ export const VerifierSpec: MessageFns<VerifierSpec> = {
             message.kind = { $case: "rewardModel", value: AdapterRef.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.json = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2774,6 +2848,7 @@ export const VerifierSpec: MessageFns<VerifierSpec> = {
         : isSet(object.reward_model)
         ? { $case: "rewardModel", value: AdapterRef.fromJSON(object.reward_model) }
         : undefined,
+      json: isSet(object.json) ? globalThis.String(object.json) : "",
     };
   },
 
@@ -2787,6 +2862,9 @@ export const VerifierSpec: MessageFns<VerifierSpec> = {
       obj.jsonSchema = JsonSchemaVerifier.toJSON(message.kind.value);
     } else if (message.kind?.$case === "rewardModel") {
       obj.rewardModel = AdapterRef.toJSON(message.kind.value);
+    }
+    if (message.json !== "") {
+      obj.json = message.json;
     }
     return obj;
   },
@@ -2822,6 +2900,7 @@ export const VerifierSpec: MessageFns<VerifierSpec> = {
         break;
       }
     }
+    message.json = object.json ?? "";
     return message;
   },
 };
@@ -3218,6 +3297,11 @@ function createBaseGrpoConfig(): GrpoConfig {
     verifier: undefined,
     sampling: undefined,
     scaleRewards: false,
+    numIterations: 0,
+    lossType: "",
+    scaleRewardsMode: "",
+    maskTruncatedCompletions: false,
+    passThreshold: undefined,
   };
 }
 
@@ -3246,6 +3330,21 @@ export const GrpoConfig: MessageFns<GrpoConfig> = {
     }
     if (message.scaleRewards !== false) {
       writer.uint32(64).bool(message.scaleRewards);
+    }
+    if (message.numIterations !== 0) {
+      writer.uint32(72).int32(message.numIterations);
+    }
+    if (message.lossType !== "") {
+      writer.uint32(82).string(message.lossType);
+    }
+    if (message.scaleRewardsMode !== "") {
+      writer.uint32(90).string(message.scaleRewardsMode);
+    }
+    if (message.maskTruncatedCompletions !== false) {
+      writer.uint32(96).bool(message.maskTruncatedCompletions);
+    }
+    if (message.passThreshold !== undefined) {
+      writer.uint32(105).double(message.passThreshold);
     }
     return writer;
   },
@@ -3327,6 +3426,46 @@ export const GrpoConfig: MessageFns<GrpoConfig> = {
             message.scaleRewards = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.numIterations = reader.int32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.lossType = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.scaleRewardsMode = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.maskTruncatedCompletions = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag !== 105) {
+              break;
+            }
+
+            message.passThreshold = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3369,6 +3508,31 @@ export const GrpoConfig: MessageFns<GrpoConfig> = {
         : isSet(object.scale_rewards)
         ? globalThis.Boolean(object.scale_rewards)
         : false,
+      numIterations: isSet(object.numIterations)
+        ? globalThis.Number(object.numIterations)
+        : isSet(object.num_iterations)
+        ? globalThis.Number(object.num_iterations)
+        : 0,
+      lossType: isSet(object.lossType)
+        ? globalThis.String(object.lossType)
+        : isSet(object.loss_type)
+        ? globalThis.String(object.loss_type)
+        : "",
+      scaleRewardsMode: isSet(object.scaleRewardsMode)
+        ? globalThis.String(object.scaleRewardsMode)
+        : isSet(object.scale_rewards_mode)
+        ? globalThis.String(object.scale_rewards_mode)
+        : "",
+      maskTruncatedCompletions: isSet(object.maskTruncatedCompletions)
+        ? globalThis.Boolean(object.maskTruncatedCompletions)
+        : isSet(object.mask_truncated_completions)
+        ? globalThis.Boolean(object.mask_truncated_completions)
+        : false,
+      passThreshold: isSet(object.passThreshold)
+        ? globalThis.Number(object.passThreshold)
+        : isSet(object.pass_threshold)
+        ? globalThis.Number(object.pass_threshold)
+        : undefined,
     };
   },
 
@@ -3398,6 +3562,21 @@ export const GrpoConfig: MessageFns<GrpoConfig> = {
     if (message.scaleRewards !== false) {
       obj.scaleRewards = message.scaleRewards;
     }
+    if (message.numIterations !== 0) {
+      obj.numIterations = Math.round(message.numIterations);
+    }
+    if (message.lossType !== "") {
+      obj.lossType = message.lossType;
+    }
+    if (message.scaleRewardsMode !== "") {
+      obj.scaleRewardsMode = message.scaleRewardsMode;
+    }
+    if (message.maskTruncatedCompletions !== false) {
+      obj.maskTruncatedCompletions = message.maskTruncatedCompletions;
+    }
+    if (message.passThreshold !== undefined) {
+      obj.passThreshold = floatToJson(message.passThreshold);
+    }
     return obj;
   },
 
@@ -3418,6 +3597,11 @@ export const GrpoConfig: MessageFns<GrpoConfig> = {
       ? SamplingParams.fromPartial(object.sampling)
       : undefined;
     message.scaleRewards = object.scaleRewards ?? false;
+    message.numIterations = object.numIterations ?? 0;
+    message.lossType = object.lossType ?? "";
+    message.scaleRewardsMode = object.scaleRewardsMode ?? "";
+    message.maskTruncatedCompletions = object.maskTruncatedCompletions ?? false;
+    message.passThreshold = object.passThreshold ?? undefined;
     return message;
   },
 };
@@ -3434,6 +3618,7 @@ function createBasePpoConfig(): PpoConfig {
     vfCoef: 0,
     ppoEpochs: 0,
     sampling: undefined,
+    klHorizon: 0,
   };
 }
 
@@ -3468,6 +3653,9 @@ export const PpoConfig: MessageFns<PpoConfig> = {
     }
     if (message.sampling !== undefined) {
       SamplingParams.encode(message.sampling, writer.uint32(82).fork()).join();
+    }
+    if (message.klHorizon !== 0) {
+      writer.uint32(88).int32(message.klHorizon);
     }
     return writer;
   },
@@ -3565,6 +3753,14 @@ export const PpoConfig: MessageFns<PpoConfig> = {
             message.sampling = SamplingParams.decode(reader, reader.uint32());
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.klHorizon = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3613,6 +3809,11 @@ export const PpoConfig: MessageFns<PpoConfig> = {
         ? globalThis.Number(object.ppo_epochs)
         : 0,
       sampling: isSet(object.sampling) ? SamplingParams.fromJSON(object.sampling) : undefined,
+      klHorizon: isSet(object.klHorizon)
+        ? globalThis.Number(object.klHorizon)
+        : isSet(object.kl_horizon)
+        ? globalThis.Number(object.kl_horizon)
+        : 0,
     };
   },
 
@@ -3648,6 +3849,9 @@ export const PpoConfig: MessageFns<PpoConfig> = {
     if (message.sampling !== undefined) {
       obj.sampling = SamplingParams.toJSON(message.sampling);
     }
+    if (message.klHorizon !== 0) {
+      obj.klHorizon = Math.round(message.klHorizon);
+    }
     return obj;
   },
 
@@ -3670,12 +3874,13 @@ export const PpoConfig: MessageFns<PpoConfig> = {
     message.sampling = (object.sampling !== undefined && object.sampling !== null)
       ? SamplingParams.fromPartial(object.sampling)
       : undefined;
+    message.klHorizon = object.klHorizon ?? 0;
     return message;
   },
 };
 
 function createBaseBestOfNConfig(): BestOfNConfig {
-  return { n: 0, verifier: undefined, keepTopK: 0, sampling: undefined };
+  return { n: 0, verifier: undefined, keepTopK: 0, sampling: undefined, threshold: undefined };
 }
 
 export const BestOfNConfig: MessageFns<BestOfNConfig> = {
@@ -3691,6 +3896,9 @@ export const BestOfNConfig: MessageFns<BestOfNConfig> = {
     }
     if (message.sampling !== undefined) {
       SamplingParams.encode(message.sampling, writer.uint32(34).fork()).join();
+    }
+    if (message.threshold !== undefined) {
+      writer.uint32(41).double(message.threshold);
     }
     return writer;
   },
@@ -3740,6 +3948,14 @@ export const BestOfNConfig: MessageFns<BestOfNConfig> = {
             message.sampling = SamplingParams.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.threshold = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3762,6 +3978,7 @@ export const BestOfNConfig: MessageFns<BestOfNConfig> = {
         ? globalThis.Number(object.keep_top_k)
         : 0,
       sampling: isSet(object.sampling) ? SamplingParams.fromJSON(object.sampling) : undefined,
+      threshold: isSet(object.threshold) ? globalThis.Number(object.threshold) : undefined,
     };
   },
 
@@ -3779,6 +3996,9 @@ export const BestOfNConfig: MessageFns<BestOfNConfig> = {
     if (message.sampling !== undefined) {
       obj.sampling = SamplingParams.toJSON(message.sampling);
     }
+    if (message.threshold !== undefined) {
+      obj.threshold = floatToJson(message.threshold);
+    }
     return obj;
   },
 
@@ -3795,6 +4015,7 @@ export const BestOfNConfig: MessageFns<BestOfNConfig> = {
     message.sampling = (object.sampling !== undefined && object.sampling !== null)
       ? SamplingParams.fromPartial(object.sampling)
       : undefined;
+    message.threshold = object.threshold ?? undefined;
     return message;
   },
 };

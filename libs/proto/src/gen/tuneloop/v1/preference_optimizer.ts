@@ -20,7 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Job, JobEvent, JobSpec, JobStatus, jobStatusFromJSON, jobStatusToJSON } from "./common.ts";
+import { DatasetRef, Job, JobEvent, JobSpec, JobStatus, jobStatusFromJSON, jobStatusToJSON } from "./common.ts";
 
 export const protobufPackage = "tuneloop.v1";
 
@@ -35,6 +35,25 @@ export interface StartOptimizationRequest {
   /** objective: dpo, ipo, orpo, simpo, kto, grpo, ppo or best_of_n. */
   spec?: JobSpec | undefined;
   idempotencyKey: string;
+  options?: OptimizationOptions | undefined;
+}
+
+/** Job settings that JobSpec does not carry. */
+export interface OptimizationOptions {
+  /** PEFT method by registry name ("lora", "dora", "full", ...); empty: JobSpec.method, else "lora". */
+  method: string;
+  /** PEFT config with PEFT's field names, as JSON; overrides rank / target_modules and JobSpec.method. */
+  methodConfigJson: string;
+  rank: number;
+  targetModules: string[];
+  /** Held-out share of the preference data for eval_* metrics (0: 0.1; a seeded split). */
+  evalFraction: number;
+  /** Eval every N steps (0: at the start and the end only). */
+  evalEvery: number;
+  /** Checkpoint every N steps (0: 10). */
+  checkpointEvery: number;
+  /** Held-out prompts (GRPO / best-of-N / PPO): greedy pass@1 / mean score before and after. */
+  evalDataset?: DatasetRef | undefined;
 }
 
 export interface StartOptimizationResponse {
@@ -77,7 +96,7 @@ export interface WatchOptimizationJobResponse {
 }
 
 function createBaseStartOptimizationRequest(): StartOptimizationRequest {
-  return { spec: undefined, idempotencyKey: "" };
+  return { spec: undefined, idempotencyKey: "", options: undefined };
 }
 
 export const StartOptimizationRequest: MessageFns<StartOptimizationRequest> = {
@@ -87,6 +106,9 @@ export const StartOptimizationRequest: MessageFns<StartOptimizationRequest> = {
     }
     if (message.idempotencyKey !== "") {
       writer.uint32(18).string(message.idempotencyKey);
+    }
+    if (message.options !== undefined) {
+      OptimizationOptions.encode(message.options, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -120,6 +142,14 @@ export const StartOptimizationRequest: MessageFns<StartOptimizationRequest> = {
             message.idempotencyKey = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.options = OptimizationOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -140,6 +170,7 @@ export const StartOptimizationRequest: MessageFns<StartOptimizationRequest> = {
         : isSet(object.idempotency_key)
         ? globalThis.String(object.idempotency_key)
         : "",
+      options: isSet(object.options) ? OptimizationOptions.fromJSON(object.options) : undefined,
     };
   },
 
@@ -151,6 +182,9 @@ export const StartOptimizationRequest: MessageFns<StartOptimizationRequest> = {
     if (message.idempotencyKey !== "") {
       obj.idempotencyKey = message.idempotencyKey;
     }
+    if (message.options !== undefined) {
+      obj.options = OptimizationOptions.toJSON(message.options);
+    }
     return obj;
   },
 
@@ -161,6 +195,225 @@ export const StartOptimizationRequest: MessageFns<StartOptimizationRequest> = {
     const message = createBaseStartOptimizationRequest();
     message.spec = (object.spec !== undefined && object.spec !== null) ? JobSpec.fromPartial(object.spec) : undefined;
     message.idempotencyKey = object.idempotencyKey ?? "";
+    message.options = (object.options !== undefined && object.options !== null)
+      ? OptimizationOptions.fromPartial(object.options)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseOptimizationOptions(): OptimizationOptions {
+  return {
+    method: "",
+    methodConfigJson: "",
+    rank: 0,
+    targetModules: [],
+    evalFraction: 0,
+    evalEvery: 0,
+    checkpointEvery: 0,
+    evalDataset: undefined,
+  };
+}
+
+export const OptimizationOptions: MessageFns<OptimizationOptions> = {
+  encode(message: OptimizationOptions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.method !== "") {
+      writer.uint32(10).string(message.method);
+    }
+    if (message.methodConfigJson !== "") {
+      writer.uint32(18).string(message.methodConfigJson);
+    }
+    if (message.rank !== 0) {
+      writer.uint32(24).int32(message.rank);
+    }
+    for (const v of message.targetModules) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.evalFraction !== 0) {
+      writer.uint32(41).double(message.evalFraction);
+    }
+    if (message.evalEvery !== 0) {
+      writer.uint32(48).int32(message.evalEvery);
+    }
+    if (message.checkpointEvery !== 0) {
+      writer.uint32(56).int32(message.checkpointEvery);
+    }
+    if (message.evalDataset !== undefined) {
+      DatasetRef.encode(message.evalDataset, writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OptimizationOptions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOptimizationOptions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.methodConfigJson = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.rank = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.targetModules.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.evalFraction = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.evalEvery = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.checkpointEvery = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.evalDataset = DatasetRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OptimizationOptions {
+    return {
+      method: isSet(object.method) ? globalThis.String(object.method) : "",
+      methodConfigJson: isSet(object.methodConfigJson)
+        ? globalThis.String(object.methodConfigJson)
+        : isSet(object.method_config_json)
+        ? globalThis.String(object.method_config_json)
+        : "",
+      rank: isSet(object.rank) ? globalThis.Number(object.rank) : 0,
+      targetModules: globalThis.Array.isArray(object?.targetModules)
+        ? object.targetModules.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.target_modules)
+        ? object.target_modules.map((e: any) => globalThis.String(e))
+        : [],
+      evalFraction: isSet(object.evalFraction)
+        ? globalThis.Number(object.evalFraction)
+        : isSet(object.eval_fraction)
+        ? globalThis.Number(object.eval_fraction)
+        : 0,
+      evalEvery: isSet(object.evalEvery)
+        ? globalThis.Number(object.evalEvery)
+        : isSet(object.eval_every)
+        ? globalThis.Number(object.eval_every)
+        : 0,
+      checkpointEvery: isSet(object.checkpointEvery)
+        ? globalThis.Number(object.checkpointEvery)
+        : isSet(object.checkpoint_every)
+        ? globalThis.Number(object.checkpoint_every)
+        : 0,
+      evalDataset: isSet(object.evalDataset)
+        ? DatasetRef.fromJSON(object.evalDataset)
+        : isSet(object.eval_dataset)
+        ? DatasetRef.fromJSON(object.eval_dataset)
+        : undefined,
+    };
+  },
+
+  toJSON(message: OptimizationOptions): unknown {
+    const obj: any = {};
+    if (message.method !== "") {
+      obj.method = message.method;
+    }
+    if (message.methodConfigJson !== "") {
+      obj.methodConfigJson = message.methodConfigJson;
+    }
+    if (message.rank !== 0) {
+      obj.rank = Math.round(message.rank);
+    }
+    if (message.targetModules?.length) {
+      obj.targetModules = message.targetModules;
+    }
+    if (message.evalFraction !== 0) {
+      obj.evalFraction = floatToJson(message.evalFraction);
+    }
+    if (message.evalEvery !== 0) {
+      obj.evalEvery = Math.round(message.evalEvery);
+    }
+    if (message.checkpointEvery !== 0) {
+      obj.checkpointEvery = Math.round(message.checkpointEvery);
+    }
+    if (message.evalDataset !== undefined) {
+      obj.evalDataset = DatasetRef.toJSON(message.evalDataset);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OptimizationOptions>, I>>(base?: I): OptimizationOptions {
+    return OptimizationOptions.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OptimizationOptions>, I>>(object: I): OptimizationOptions {
+    const message = createBaseOptimizationOptions();
+    message.method = object.method ?? "";
+    message.methodConfigJson = object.methodConfigJson ?? "";
+    message.rank = object.rank ?? 0;
+    message.targetModules = object.targetModules?.map((e) => e) || [];
+    message.evalFraction = object.evalFraction ?? 0;
+    message.evalEvery = object.evalEvery ?? 0;
+    message.checkpointEvery = object.checkpointEvery ?? 0;
+    message.evalDataset = (object.evalDataset !== undefined && object.evalDataset !== null)
+      ? DatasetRef.fromPartial(object.evalDataset)
+      : undefined;
     return message;
   },
 };
@@ -1005,6 +1258,10 @@ export const PreferenceOptimizerServiceClient = makeGenericClientConstructor(
   service: typeof PreferenceOptimizerServiceService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
