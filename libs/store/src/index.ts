@@ -18,3 +18,20 @@ export type { TestStore } from './test-stores.ts';
 export { hashPassword, verifyPassword, checkPasswordPolicy, PASSWORD_MIN_LENGTH } from './passwords.ts';
 export { insertUser, listUserRecords, normaliseEmail, UserExistsError } from './users.ts';
 export type { UserRecord, UserRole } from './users.ts';
+export {
+  loadPreferencePairs,
+  loadKtoExamples,
+  parseSourceUri,
+  PreferenceSourceError,
+  MAX_PREFERENCE_FILE_BYTES,
+} from './preference-source.ts';
+export type {
+  SourcedPreference,
+  LabelingPairOrigin,
+  PreferenceSource,
+  PreferenceSourceOptions,
+  PreferenceSourceStatus,
+  LoadedPreferencePairs,
+  LoadedKtoExamples,
+  SourceRef,
+} from './preference-source.ts';
