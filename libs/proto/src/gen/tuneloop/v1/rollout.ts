@@ -115,6 +115,7 @@ export interface GenerateResponse {
   logprob: number;
   /** Set on the completion's last message. */
   finishReason: FinishReason;
+  tokenLogprobs: number[];
 }
 
 export interface GenerateGroupsRequest {
@@ -490,7 +491,7 @@ export const ChatMessages: MessageFns<ChatMessages> = {
 };
 
 function createBaseGenerateResponse(): GenerateResponse {
-  return { index: 0, textDelta: "", tokenIds: [], logprob: 0, finishReason: 0 };
+  return { index: 0, textDelta: "", tokenIds: [], logprob: 0, finishReason: 0, tokenLogprobs: [] };
 }
 
 export const GenerateResponse: MessageFns<GenerateResponse> = {
@@ -513,6 +514,13 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     }
     if (message.finishReason !== 0) {
       writer.uint32(40).int32(message.finishReason);
+    }
+    if (message.tokenLogprobs.length !== 0) {
+      writer.uint32(50).fork();
+      for (const v of message.tokenLogprobs) {
+        writer.double(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -580,6 +588,24 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
             message.finishReason = reader.int32() as any;
             continue;
           }
+          case 6: {
+            if (tag === 49) {
+              message.tokenLogprobs.push(reader.double());
+
+              continue;
+            }
+
+            if (tag === 50) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.tokenLogprobs.push(reader.double());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -611,6 +637,11 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
         : isSet(object.finish_reason)
         ? finishReasonFromJSON(object.finish_reason)
         : 0,
+      tokenLogprobs: globalThis.Array.isArray(object?.tokenLogprobs)
+        ? object.tokenLogprobs.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.token_logprobs)
+        ? object.token_logprobs.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -631,6 +662,9 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     if (message.finishReason !== 0) {
       obj.finishReason = finishReasonToJSON(message.finishReason);
     }
+    if (message.tokenLogprobs?.length) {
+      obj.tokenLogprobs = message.tokenLogprobs.map((e) => floatToJson(e));
+    }
     return obj;
   },
 
@@ -644,6 +678,7 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     message.tokenIds = object.tokenIds?.map((e) => e) || [];
     message.logprob = object.logprob ?? 0;
     message.finishReason = object.finishReason ?? 0;
+    message.tokenLogprobs = object.tokenLogprobs?.map((e) => e) || [];
     return message;
   },
 };
