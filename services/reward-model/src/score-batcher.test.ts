@@ -17,7 +17,19 @@ describe('ScoreBatcher', () => {
     const out = await Promise.all(reqs.map((r) => b.score(r)));
     out.forEach((o, i) => expect(o).toEqual([i + 1, i + 5]));
     expect(calls).toEqual([8, 4]); // 12 sequences: one full batch of 4 requests, then the rest
-    expect(b.stats).toEqual({ batches: 2, sequences: 12, largestBatch: 8 });
+    expect(b.stats).toEqual({ batches: 2, requests: 6, sequences: 12, largestBatch: 8 });
+  });
+  it('maxRequestsPerBatch 1 turns batching off: one forward pass per request, whole requests still', async () => {
+    const calls: number[] = [];
+    const b = new ScoreBatcher((seqs) => {
+      calls.push(seqs.length);
+      return seqs.map(sum);
+    }, { ...limits, maxWaitMs: 0, maxRequestsPerBatch: 1 });
+    const out = await Promise.all(Array.from({ length: 5 }, (_, i) => b.score([[i], [i, 1]])));
+    out.forEach((o, i) => expect(o).toEqual([i, i + 1]));
+    expect(calls).toEqual([2, 2, 2, 2, 2]);
+    expect(b.stats).toEqual({ batches: 5, requests: 5, sequences: 10, largestBatch: 2 });
+    expect(() => new ScoreBatcher((s) => s.map(sum), { ...limits, maxRequestsPerBatch: 0 })).toThrow('maxRequestsPerBatch: must be an integer >= 1, got 0');
   });
   it('refuses requests beyond the limits with RESOURCE_EXHAUSTED', async () => {
     const b = new ScoreBatcher((seqs) => seqs.map(sum), limits);

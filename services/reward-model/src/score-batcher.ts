@@ -8,6 +8,7 @@ export interface ScoreBatcherLimits {
   maxSequenceLength: number; // tokens per sequence (prompt + response)
   maxQueuedSequences: number; // sequences waiting; beyond it new requests are refused
   maxWaitMs: number; // how long the first queued request waits for company (0: the next tick)
+  maxRequestsPerBatch?: number; // requests merged into one forward pass (default unlimited; 1: batching off)
 }
 
 interface Pending {
@@ -17,9 +18,10 @@ interface Pending {
 }
 
 export interface BatcherStats {
-  batches: number;
+  batches: number; // forward passes
+  requests: number; // requests scored
   sequences: number;
-  largestBatch: number;
+  largestBatch: number; // sequences in the largest forward pass
 }
 
 export class ScoreBatcher {
@@ -27,7 +29,7 @@ export class ScoreBatcher {
   private queued = 0;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
-  readonly stats: BatcherStats = { batches: 0, sequences: 0, largestBatch: 0 };
+  readonly stats: BatcherStats = { batches: 0, requests: 0, sequences: 0, largestBatch: 0 };
 
   /** `scoreBatch` scores token sequences (one number each), synchronously, in one batch. */
   constructor(
@@ -38,6 +40,8 @@ export class ScoreBatcher {
       if (!Number.isInteger(limits[k]) || limits[k] < 1) throw new Error(`${k}: must be an integer >= 1, got ${limits[k]}`);
     }
     if (!(limits.maxWaitMs >= 0)) throw new Error(`maxWaitMs: must be >= 0, got ${limits.maxWaitMs}`);
+    const r = limits.maxRequestsPerBatch;
+    if (r !== undefined && !(r === Infinity || (Number.isInteger(r) && r >= 1))) throw new Error(`maxRequestsPerBatch: must be an integer >= 1, got ${r}`);
   }
 
   /** Scores one caller's sequences (batched with other callers'); rejects with ResourceExhaustedError beyond a limit. */
@@ -59,7 +63,8 @@ export class ScoreBatcher {
 
   private schedule(): void {
     if (this.running || this.timer) return;
-    if (this.queued >= this.limits.maxBatchSize) this.timer = setTimeout(() => this.flush(), 0);
+    const full = this.queued >= this.limits.maxBatchSize || this.queue.length >= (this.limits.maxRequestsPerBatch ?? Infinity);
+    if (full) this.timer = setTimeout(() => this.flush(), 0);
     else this.timer = setTimeout(() => this.flush(), this.limits.maxWaitMs);
   }
 
@@ -68,7 +73,8 @@ export class ScoreBatcher {
     this.timer = null;
     const take: Pending[] = [];
     let n = 0;
-    while (this.queue.length > 0 && n + this.queue[0].seqs.length <= this.limits.maxBatchSize) {
+    const maxRequests = this.limits.maxRequestsPerBatch ?? Infinity;
+    while (this.queue.length > 0 && take.length < maxRequests && n + this.queue[0].seqs.length <= this.limits.maxBatchSize) {
       const p = this.queue.shift() as Pending;
       n += p.seqs.length;
       take.push(p);
@@ -78,6 +84,7 @@ export class ScoreBatcher {
     try {
       const scores = this.scoreBatch(take.flatMap((p) => p.seqs));
       this.stats.batches++;
+      this.stats.requests += take.length;
       this.stats.sequences += n;
       this.stats.largestBatch = Math.max(this.stats.largestBatch, n);
       let at = 0;

@@ -10,10 +10,52 @@ import { parseSafetensors, REWARD_HEAD_NAME, RewardModel, tensorFromRaw, type To
 import { encodeSequence, packSequences } from '@tuneloop/objectives';
 import type { ScoreRequest, ScoreResponse } from '@tuneloop/proto';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@tuneloop/service-kit';
-import { ScoreBatcher, type ScoreBatcherLimits } from './score-batcher.ts';
+import { ScoreBatcher, type BatcherStats, type ScoreBatcherLimits } from './score-batcher.ts';
 
 export const HEAD_FILE = 'score.safetensors';
 export const DEFAULT_SCORE_LIMITS: ScoreBatcherLimits = { maxBatchSize: 64, maxSequenceLength: 512, maxQueuedSequences: 4096, maxWaitMs: 2 };
+
+/**
+ * Score batching from the environment, validated (a RangeError naming the variable):
+ * TUNELOOP_SCORE_BATCHING on|off (off: one request per forward pass, no wait; for comparisons),
+ * TUNELOOP_SCORE_MAX_BATCH 1-4096 (sequences per forward pass and per request, default 64),
+ * TUNELOOP_SCORE_MAX_WAIT_MS 0-1000 (how long a lone request waits for company, default 2).
+ */
+export function scoreLimitsFromEnv(env: Record<string, string | undefined> = process.env): ScoreBatcherLimits {
+  const num = (name: string, def: number, min: number, max: number, integer: boolean) => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return def;
+    const v = Number(raw);
+    if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
+      throw new RangeError(`${name}: must be ${integer ? 'an integer' : 'a number'} ${min}-${max}, got ${JSON.stringify(raw)}`);
+    }
+    return v;
+  };
+  const batching = env.TUNELOOP_SCORE_BATCHING ?? 'on';
+  if (batching !== 'on' && batching !== 'off') throw new RangeError(`TUNELOOP_SCORE_BATCHING: must be on or off, got ${JSON.stringify(batching)}`);
+  const limits: ScoreBatcherLimits = {
+    ...DEFAULT_SCORE_LIMITS,
+    maxBatchSize: num('TUNELOOP_SCORE_MAX_BATCH', DEFAULT_SCORE_LIMITS.maxBatchSize, 1, 4096, true),
+    maxWaitMs: num('TUNELOOP_SCORE_MAX_WAIT_MS', DEFAULT_SCORE_LIMITS.maxWaitMs, 0, 1000, false),
+  };
+  return batching === 'off' ? { ...limits, maxWaitMs: 0, maxRequestsPerBatch: 1 } : limits;
+}
+
+const live = new Set<RewardScorer>();
+
+/** Forward passes, requests and sequences scored by every open RewardScorer of this process (tests, benchmarks). */
+export function scoreStats(): BatcherStats {
+  const total: BatcherStats = { batches: 0, requests: 0, sequences: 0, largestBatch: 0 };
+  for (const s of live) {
+    for (const b of s.batchers) {
+      total.batches += b.stats.batches;
+      total.requests += b.stats.requests;
+      total.sequences += b.stats.sequences;
+      total.largestBatch = Math.max(total.largestBatch, b.stats.largestBatch);
+    }
+  }
+  return total;
+}
 
 interface Loaded {
   rm: RewardModel;
@@ -31,11 +73,16 @@ export function rewardModelDir(home: string, name: string, version = ''): string
 
 export class RewardScorer {
   private readonly cache = new Map<string, Promise<Loaded>>();
+  /** The batchers of the loaded models (one per model). */
+  readonly batchers = new Set<ScoreBatcher>();
 
+  /** `limits` default: scoreLimitsFromEnv() (TUNELOOP_SCORE_*), validated here, so at service start. */
   constructor(
     private readonly home: string,
-    private readonly limits: ScoreBatcherLimits = DEFAULT_SCORE_LIMITS,
-  ) {}
+    private readonly limits: ScoreBatcherLimits = scoreLimitsFromEnv(),
+  ) {
+    live.add(this);
+  }
 
   private load(dir: string): Promise<Loaded> {
     let p = this.cache.get(dir);
@@ -60,6 +107,7 @@ export class RewardScorer {
           s.dispose();
           return out;
         }, { ...this.limits, maxSequenceLength });
+        this.batchers.add(batcher);
         return { rm, tokenizer: loaded.tokenizer, batcher };
       })();
       p.catch(() => this.cache.delete(dir));
@@ -85,6 +133,8 @@ export class RewardScorer {
 
   /** Frees every loaded model. */
   close(): void {
+    live.delete(this);
+    this.batchers.clear();
     for (const p of this.cache.values()) {
       p.then(
         (l) => {
