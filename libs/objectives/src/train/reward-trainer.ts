@@ -1,7 +1,7 @@
 // Trains a reward model (transformer trunk + scalar head) on preference pairs with the Bradley-Terry loss
 // (optional per-pair margin, optional reward centering), and evaluates pairwise accuracy. InstructGPT Eq. 1.
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng } from '@tuneloop/engine';
+import { createRng, type AdamW } from '@tuneloop/engine';
 import type { RewardModel, Tokenizer } from '@tuneloop/model';
 import { bradleyTerryLoss } from '../bradley-terry/index.ts';
 import { ObjectiveInputError } from '../util/errors.ts';
@@ -18,6 +18,10 @@ export interface RewardTrainConfig {
   centerRewardsCoefficient?: number; // Eisenstein et al. 2023; default 0
   maxLength?: number; // tokens of prompt + response; longer pairs are refused
   weightDecay?: number;
+  /** resume: first 0-based step to run (the data order of the earlier steps is replayed, so batches match) */
+  startStep?: number;
+  /** resume: a caller-owned AdamW holding the saved state (AdamW.setState); not disposed here */
+  optimizer?: AdamW;
 }
 
 export interface RewardEval {
@@ -105,6 +109,7 @@ export async function trainRewardModel(
     }
     return out;
   };
+  for (let i = 0; i < (cfg.startStep ?? 0); i++) nextBatch(); // the batches of the steps already taken
   const pad = tok.padTokenId ?? 0;
   return runSteps(
     rm.trainableVariables(),
@@ -119,7 +124,7 @@ export async function trainRewardModel(
       });
       return { loss: out.loss, metrics: { accuracy: out.accuracy, margin: out.meanMargin, 'rewards/chosen': chosen, 'rewards/rejected': rejected } };
     },
-    { steps: cfg.steps, lr: cfg.lr, weightDecay: cfg.weightDecay },
+    { steps: cfg.steps, lr: cfg.lr, weightDecay: cfg.weightDecay, startStep: cfg.startStep, optimizer: cfg.optimizer },
     onStep,
   );
 }

@@ -23,6 +23,10 @@ export interface StepLoopConfig {
   warmupSteps?: number; // default 10% of steps
   clipNorm?: number; // default 1
   weightDecay?: number; // default 0
+  /** first step to run (0-based; resuming a checkpoint: the number of steps already taken); the schedule continues */
+  startStep?: number;
+  /** a caller-owned AdamW (restored with setState to resume); not disposed here. Default: a fresh one, disposed. */
+  optimizer?: AdamW;
 }
 
 export interface StepMetrics {
@@ -45,11 +49,13 @@ export async function runSteps(
   if (!Number.isInteger(cfg.steps) || cfg.steps < 1) throw new Error(`steps: must be an integer >= 1, got ${cfg.steps}`);
   if (!(cfg.lr > 0)) throw new Error(`lr: must be > 0, got ${cfg.lr}`);
   if (variables.length === 0) throw new Error('variables: nothing to train (0 trainable variables)');
-  const opt = new AdamW({ weightDecay: cfg.weightDecay ?? 0 });
+  const start = cfg.startStep ?? 0;
+  if (!Number.isInteger(start) || start < 0 || start > cfg.steps) throw new Error(`startStep: must be an integer in 0..${cfg.steps}, got ${cfg.startStep}`);
+  const opt = cfg.optimizer ?? new AdamW({ weightDecay: cfg.weightDecay ?? 0 });
   const sched = { peakLr: cfg.lr, warmupSteps: cfg.warmupSteps ?? Math.floor(cfg.steps / 10), totalSteps: cfg.steps, minLr: cfg.lr / 10 };
   const history: StepMetrics[] = [];
   try {
-    for (let step = 0; step < cfg.steps; step++) {
+    for (let step = start; step < cfg.steps; step++) {
       const lr = cosineWithWarmup(sched, step);
       let metrics: Record<string, number> = {};
       const { value, grads } = tf.variableGrads(() => {
@@ -77,7 +83,7 @@ export async function runSteps(
       if ((await onStep?.(info)) === false) break;
     }
   } finally {
-    opt.dispose();
+    if (!cfg.optimizer) opt.dispose();
   }
   return history;
 }

@@ -1,0 +1,120 @@
+// Start / Get / List / Cancel / Watch for one kind of job, shared by every job service (adapter-trainer,
+// reward-model, preference-optimizer): records in the jobs KV, the payload on a JetStream work queue, progress
+// relayed from progress.<jobId>. Each service maps these five onto its own RPC names.
+import { createHash, randomUUID } from 'node:crypto';
+import { createJob, enqueue, jobsKv, JobStateError, KvConflictError, publishProgress, transitionJob, watchProgress, type Bus, type JobSubject } from '@tuneloop/bus';
+import { JobSpec, type Job, type JobEvent, type JobStatus } from '@tuneloop/proto';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@tuneloop/service-kit';
+import { stateOf, toJob, toJobEvent, type StoredSpec } from './convert.ts';
+
+const JOB_ID_RE = /^[A-Za-z0-9_-]{1,200}$/;
+
+export interface JobRpcOptions<Req> {
+  /** the record's kind, e.g. 'train.sft', 'train.reward'; Get/List/Cancel/Watch see only jobs of this kind */
+  kind: string;
+  /** job ids are `<idPrefix>-<uuid>` (or `<idPrefix>-<sha256(idempotency key)>`) */
+  idPrefix: string;
+  /** the work-queue subject, e.g. 'jobs.train.reward' */
+  subject: JobSubject;
+  /**
+   * Checks the request completely before anything is recorded (throw InvalidArgumentError / NotFoundError) and
+   * returns the resolved spec (plain JSON, the payload the worker gets) and the number of steps the job will run.
+   */
+  validate(req: Req): Promise<{ resolved: Record<string, unknown>; totalSteps: number }>;
+}
+
+export interface StartLike {
+  spec?: JobSpec;
+  idempotencyKey: string;
+}
+
+export interface JobRpcHandlers<Req> {
+  start(req: Req): Promise<{ job: Job }>;
+  get(req: { jobId: string }): Promise<{ job: Job }>;
+  list(req: { pageSize: number; pageToken: string; status: JobStatus }): Promise<{ jobs: Job[]; nextPageToken: string }>;
+  cancel(req: { jobId: string }): Promise<{ job: Job }>;
+  watch(req: { jobId: string }, ctx: { signal: AbortSignal }): AsyncGenerator<{ event: JobEvent }>;
+}
+
+export function checkJobIdArg(id: string): string {
+  if (!JOB_ID_RE.test(id)) throw new InvalidArgumentError('job_id', `must match ${JOB_ID_RE}, got ${JSON.stringify(id)}`);
+  return id;
+}
+
+export function jobRpcHandlers<Req extends StartLike>(bus: Bus, opts: JobRpcOptions<Req>): JobRpcHandlers<Req> {
+  const { kind } = opts;
+  async function getRecord(jobId: string) {
+    const rec = await (await jobsKv(bus)).get(checkJobIdArg(jobId));
+    if (!rec || rec.value.kind !== kind) throw new NotFoundError(`job ${jobId}: not found`);
+    return rec.value;
+  }
+
+  return {
+    async start(req) {
+      const jobId = req.idempotencyKey
+        ? `${opts.idPrefix}-${createHash('sha256').update(req.idempotencyKey).digest('hex').slice(0, 24)}`
+        : `${opts.idPrefix}-${randomUUID()}`;
+      const { resolved, totalSteps } = await opts.validate(req);
+      const stored: StoredSpec = { request: JobSpec.toJSON((req.spec ?? JobSpec.fromPartial({})) as JobSpec), resolved, totalSteps };
+      try {
+        await createJob(bus, { jobId, kind, spec: stored as unknown as Record<string, unknown> });
+      } catch (err) {
+        if (err instanceof KvConflictError) return { job: toJob(await getRecord(jobId)) };
+        throw err;
+      }
+      await enqueue(bus, opts.subject, { jobId, kind, spec: resolved }, { msgId: jobId });
+      return { job: toJob(await getRecord(jobId)) };
+    },
+
+    async get(req) {
+      return { job: toJob(await getRecord(req.jobId)) };
+    },
+
+    async list(req) {
+      const size = req.pageSize || 100;
+      if (!Number.isInteger(size) || size < 1 || size > 1000) throw new InvalidArgumentError('page_size', `must be an integer 1-1000 (0: 100), got ${req.pageSize}`);
+      const want = req.status ? stateOf(req.status) : undefined;
+      if (req.status && !want) throw new InvalidArgumentError('status', `unknown job status ${req.status}`);
+      const kv = await jobsKv(bus);
+      const keys = (await kv.keys()).sort();
+      const start = req.pageToken ? keys.findIndex((k) => k > req.pageToken) : 0;
+      const jobs: Job[] = [];
+      let next = '';
+      for (let i = start < 0 ? keys.length : start; i < keys.length; i++) {
+        const rec = await kv.get(keys[i]);
+        if (!rec || rec.value.kind !== kind || (want && rec.value.state !== want)) continue;
+        if (jobs.length === size) {
+          next = keys[i - 1];
+          break;
+        }
+        jobs.push(toJob(rec.value));
+      }
+      jobs.sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0));
+      return { jobs, nextPageToken: next };
+    },
+
+    async cancel(req) {
+      const cur = await getRecord(req.jobId);
+      let rec;
+      try {
+        rec = await transitionJob(bus, cur.jobId, 'cancelled', { error: 'cancelled by request' });
+      } catch (err) {
+        if (err instanceof JobStateError) throw new FailedPreconditionError(`job ${req.jobId}: already ${(await getRecord(req.jobId)).state}, cannot cancel`);
+        throw err;
+      }
+      await publishProgress(bus, {
+        jobId: cur.jobId, attempt: Math.max(1, rec.value.attempts), seq: 2 ** 31, kind: 'state', state: 'cancelled', final: true,
+        message: 'cancelled by request', at: new Date().toISOString(),
+      });
+      return { job: toJob(rec.value) };
+    },
+
+    async *watch(req, ctx) {
+      const rec = await getRecord(req.jobId);
+      // the current state first, then every recorded progress event (replayed) and the live ones
+      const job = toJob(rec);
+      yield { event: { ...(job.lastEvent as JobEvent), time: new Date(rec.updatedAt), message: rec.state } };
+      for await (const e of watchProgress(bus, rec.jobId, { signal: ctx.signal })) yield { event: toJobEvent(e) };
+    },
+  };
+}
