@@ -134,6 +134,8 @@ export {
 export {
   CancelRewardJobRequest,
   CancelRewardJobResponse,
+  EvaluateRewardModelRequest,
+  EvaluateRewardModelResponse,
   GetRewardJobRequest,
   GetRewardJobResponse,
   ListRewardJobsRequest,
@@ -141,6 +143,7 @@ export {
   RewardModelServiceClient,
   type RewardModelServiceServer,
   RewardModelServiceService,
+  RewardTrainingOptions,
   ScoreItem,
   ScoreRequest,
   ScoreResponse,

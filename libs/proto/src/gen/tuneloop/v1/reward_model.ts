@@ -20,7 +20,16 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { AdapterRef, Job, JobEvent, JobSpec, JobStatus, jobStatusFromJSON, jobStatusToJSON } from "./common.ts";
+import {
+  AdapterRef,
+  DatasetRef,
+  Job,
+  JobEvent,
+  JobSpec,
+  JobStatus,
+  jobStatusFromJSON,
+  jobStatusToJSON,
+} from "./common.ts";
 
 export const protobufPackage = "tuneloop.v1";
 
@@ -32,6 +41,21 @@ export interface StartRewardTrainingRequest {
   /** objective must be `reward`; dataset format PREFERENCE. */
   spec?: JobSpec | undefined;
   idempotencyKey: string;
+  options?: RewardTrainingOptions | undefined;
+}
+
+/** Reward-model job settings beyond JobSpec (zero values mean the defaults). */
+export interface RewardTrainingOptions {
+  /** Held-out share of the dataset for eval accuracy (default 0.1; ignored when eval_dataset is set). */
+  evalFraction: number;
+  /** Evaluate every N steps (0: at the end only). */
+  evalEvery: number;
+  /** Checkpoint every N steps (default 50). */
+  checkpointEvery: number;
+  /** Reward centering (Eisenstein et al. 2023), >= 0. */
+  centerRewardsCoefficient: number;
+  /** Held-out pairs (same URI forms as JobSpec.dataset) instead of a split of the training data. */
+  evalDataset?: DatasetRef | undefined;
 }
 
 export interface StartRewardTrainingResponse {
@@ -89,8 +113,25 @@ export interface ScoreResponse {
   scores: number[];
 }
 
+export interface EvaluateRewardModelRequest {
+  /** The reward model: a model-store version name@version (as reward jobs store it) or a local folder. */
+  rewardModel?:
+    | AdapterRef
+    | undefined;
+  /** Preference pairs: a JSONL file, file:// URI or labeling://<project>?round=<n>. */
+  dataset?: DatasetRef | undefined;
+}
+
+export interface EvaluateRewardModelResponse {
+  /** Fraction of pairs with score(chosen) > score(rejected). */
+  accuracy: number;
+  pairs: number;
+  /** Mean of score(chosen) - score(rejected). */
+  meanMargin: number;
+}
+
 function createBaseStartRewardTrainingRequest(): StartRewardTrainingRequest {
-  return { spec: undefined, idempotencyKey: "" };
+  return { spec: undefined, idempotencyKey: "", options: undefined };
 }
 
 export const StartRewardTrainingRequest: MessageFns<StartRewardTrainingRequest> = {
@@ -100,6 +141,9 @@ export const StartRewardTrainingRequest: MessageFns<StartRewardTrainingRequest> 
     }
     if (message.idempotencyKey !== "") {
       writer.uint32(18).string(message.idempotencyKey);
+    }
+    if (message.options !== undefined) {
+      RewardTrainingOptions.encode(message.options, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -133,6 +177,14 @@ export const StartRewardTrainingRequest: MessageFns<StartRewardTrainingRequest> 
             message.idempotencyKey = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.options = RewardTrainingOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -153,6 +205,7 @@ export const StartRewardTrainingRequest: MessageFns<StartRewardTrainingRequest> 
         : isSet(object.idempotency_key)
         ? globalThis.String(object.idempotency_key)
         : "",
+      options: isSet(object.options) ? RewardTrainingOptions.fromJSON(object.options) : undefined,
     };
   },
 
@@ -164,6 +217,9 @@ export const StartRewardTrainingRequest: MessageFns<StartRewardTrainingRequest> 
     if (message.idempotencyKey !== "") {
       obj.idempotencyKey = message.idempotencyKey;
     }
+    if (message.options !== undefined) {
+      obj.options = RewardTrainingOptions.toJSON(message.options);
+    }
     return obj;
   },
 
@@ -174,6 +230,164 @@ export const StartRewardTrainingRequest: MessageFns<StartRewardTrainingRequest> 
     const message = createBaseStartRewardTrainingRequest();
     message.spec = (object.spec !== undefined && object.spec !== null) ? JobSpec.fromPartial(object.spec) : undefined;
     message.idempotencyKey = object.idempotencyKey ?? "";
+    message.options = (object.options !== undefined && object.options !== null)
+      ? RewardTrainingOptions.fromPartial(object.options)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRewardTrainingOptions(): RewardTrainingOptions {
+  return { evalFraction: 0, evalEvery: 0, checkpointEvery: 0, centerRewardsCoefficient: 0, evalDataset: undefined };
+}
+
+export const RewardTrainingOptions: MessageFns<RewardTrainingOptions> = {
+  encode(message: RewardTrainingOptions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.evalFraction !== 0) {
+      writer.uint32(9).double(message.evalFraction);
+    }
+    if (message.evalEvery !== 0) {
+      writer.uint32(16).int32(message.evalEvery);
+    }
+    if (message.checkpointEvery !== 0) {
+      writer.uint32(24).int32(message.checkpointEvery);
+    }
+    if (message.centerRewardsCoefficient !== 0) {
+      writer.uint32(33).double(message.centerRewardsCoefficient);
+    }
+    if (message.evalDataset !== undefined) {
+      DatasetRef.encode(message.evalDataset, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RewardTrainingOptions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRewardTrainingOptions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.evalFraction = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.evalEvery = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.checkpointEvery = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.centerRewardsCoefficient = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.evalDataset = DatasetRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RewardTrainingOptions {
+    return {
+      evalFraction: isSet(object.evalFraction)
+        ? globalThis.Number(object.evalFraction)
+        : isSet(object.eval_fraction)
+        ? globalThis.Number(object.eval_fraction)
+        : 0,
+      evalEvery: isSet(object.evalEvery)
+        ? globalThis.Number(object.evalEvery)
+        : isSet(object.eval_every)
+        ? globalThis.Number(object.eval_every)
+        : 0,
+      checkpointEvery: isSet(object.checkpointEvery)
+        ? globalThis.Number(object.checkpointEvery)
+        : isSet(object.checkpoint_every)
+        ? globalThis.Number(object.checkpoint_every)
+        : 0,
+      centerRewardsCoefficient: isSet(object.centerRewardsCoefficient)
+        ? globalThis.Number(object.centerRewardsCoefficient)
+        : isSet(object.center_rewards_coefficient)
+        ? globalThis.Number(object.center_rewards_coefficient)
+        : 0,
+      evalDataset: isSet(object.evalDataset)
+        ? DatasetRef.fromJSON(object.evalDataset)
+        : isSet(object.eval_dataset)
+        ? DatasetRef.fromJSON(object.eval_dataset)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RewardTrainingOptions): unknown {
+    const obj: any = {};
+    if (message.evalFraction !== 0) {
+      obj.evalFraction = floatToJson(message.evalFraction);
+    }
+    if (message.evalEvery !== 0) {
+      obj.evalEvery = Math.round(message.evalEvery);
+    }
+    if (message.checkpointEvery !== 0) {
+      obj.checkpointEvery = Math.round(message.checkpointEvery);
+    }
+    if (message.centerRewardsCoefficient !== 0) {
+      obj.centerRewardsCoefficient = floatToJson(message.centerRewardsCoefficient);
+    }
+    if (message.evalDataset !== undefined) {
+      obj.evalDataset = DatasetRef.toJSON(message.evalDataset);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RewardTrainingOptions>, I>>(base?: I): RewardTrainingOptions {
+    return RewardTrainingOptions.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RewardTrainingOptions>, I>>(object: I): RewardTrainingOptions {
+    const message = createBaseRewardTrainingOptions();
+    message.evalFraction = object.evalFraction ?? 0;
+    message.evalEvery = object.evalEvery ?? 0;
+    message.checkpointEvery = object.checkpointEvery ?? 0;
+    message.centerRewardsCoefficient = object.centerRewardsCoefficient ?? 0;
+    message.evalDataset = (object.evalDataset !== undefined && object.evalDataset !== null)
+      ? DatasetRef.fromPartial(object.evalDataset)
+      : undefined;
     return message;
   },
 };
@@ -1124,6 +1338,204 @@ export const ScoreResponse: MessageFns<ScoreResponse> = {
   },
 };
 
+function createBaseEvaluateRewardModelRequest(): EvaluateRewardModelRequest {
+  return { rewardModel: undefined, dataset: undefined };
+}
+
+export const EvaluateRewardModelRequest: MessageFns<EvaluateRewardModelRequest> = {
+  encode(message: EvaluateRewardModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rewardModel !== undefined) {
+      AdapterRef.encode(message.rewardModel, writer.uint32(10).fork()).join();
+    }
+    if (message.dataset !== undefined) {
+      DatasetRef.encode(message.dataset, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EvaluateRewardModelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEvaluateRewardModelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rewardModel = AdapterRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.dataset = DatasetRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EvaluateRewardModelRequest {
+    return {
+      rewardModel: isSet(object.rewardModel)
+        ? AdapterRef.fromJSON(object.rewardModel)
+        : isSet(object.reward_model)
+        ? AdapterRef.fromJSON(object.reward_model)
+        : undefined,
+      dataset: isSet(object.dataset) ? DatasetRef.fromJSON(object.dataset) : undefined,
+    };
+  },
+
+  toJSON(message: EvaluateRewardModelRequest): unknown {
+    const obj: any = {};
+    if (message.rewardModel !== undefined) {
+      obj.rewardModel = AdapterRef.toJSON(message.rewardModel);
+    }
+    if (message.dataset !== undefined) {
+      obj.dataset = DatasetRef.toJSON(message.dataset);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EvaluateRewardModelRequest>, I>>(base?: I): EvaluateRewardModelRequest {
+    return EvaluateRewardModelRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EvaluateRewardModelRequest>, I>>(object: I): EvaluateRewardModelRequest {
+    const message = createBaseEvaluateRewardModelRequest();
+    message.rewardModel = (object.rewardModel !== undefined && object.rewardModel !== null)
+      ? AdapterRef.fromPartial(object.rewardModel)
+      : undefined;
+    message.dataset = (object.dataset !== undefined && object.dataset !== null)
+      ? DatasetRef.fromPartial(object.dataset)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEvaluateRewardModelResponse(): EvaluateRewardModelResponse {
+  return { accuracy: 0, pairs: 0, meanMargin: 0 };
+}
+
+export const EvaluateRewardModelResponse: MessageFns<EvaluateRewardModelResponse> = {
+  encode(message: EvaluateRewardModelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accuracy !== 0) {
+      writer.uint32(9).double(message.accuracy);
+    }
+    if (message.pairs !== 0) {
+      writer.uint32(16).int64(message.pairs);
+    }
+    if (message.meanMargin !== 0) {
+      writer.uint32(25).double(message.meanMargin);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EvaluateRewardModelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEvaluateRewardModelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.accuracy = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pairs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.meanMargin = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EvaluateRewardModelResponse {
+    return {
+      accuracy: isSet(object.accuracy) ? globalThis.Number(object.accuracy) : 0,
+      pairs: isSet(object.pairs) ? globalThis.Number(object.pairs) : 0,
+      meanMargin: isSet(object.meanMargin)
+        ? globalThis.Number(object.meanMargin)
+        : isSet(object.mean_margin)
+        ? globalThis.Number(object.mean_margin)
+        : 0,
+    };
+  },
+
+  toJSON(message: EvaluateRewardModelResponse): unknown {
+    const obj: any = {};
+    if (message.accuracy !== 0) {
+      obj.accuracy = floatToJson(message.accuracy);
+    }
+    if (message.pairs !== 0) {
+      obj.pairs = Math.round(message.pairs);
+    }
+    if (message.meanMargin !== 0) {
+      obj.meanMargin = floatToJson(message.meanMargin);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EvaluateRewardModelResponse>, I>>(base?: I): EvaluateRewardModelResponse {
+    return EvaluateRewardModelResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EvaluateRewardModelResponse>, I>>(object: I): EvaluateRewardModelResponse {
+    const message = createBaseEvaluateRewardModelResponse();
+    message.accuracy = object.accuracy ?? 0;
+    message.pairs = object.pairs ?? 0;
+    message.meanMargin = object.meanMargin ?? 0;
+    return message;
+  },
+};
+
 export type RewardModelServiceService = typeof RewardModelServiceService;
 export const RewardModelServiceService = {
   startRewardTraining: {
@@ -1190,6 +1602,18 @@ export const RewardModelServiceService = {
     responseSerialize: (value: ScoreResponse): Buffer => Buffer.from(ScoreResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ScoreResponse => ScoreResponse.decode(value),
   },
+  /** Pairwise accuracy of a reward model on held-out preference pairs. */
+  evaluateRewardModel: {
+    path: "/tuneloop.v1.RewardModelService/EvaluateRewardModel" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EvaluateRewardModelRequest): Buffer =>
+      Buffer.from(EvaluateRewardModelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EvaluateRewardModelRequest => EvaluateRewardModelRequest.decode(value),
+    responseSerialize: (value: EvaluateRewardModelResponse): Buffer =>
+      Buffer.from(EvaluateRewardModelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EvaluateRewardModelResponse => EvaluateRewardModelResponse.decode(value),
+  },
 } as const;
 
 export interface RewardModelServiceServer extends UntypedServiceImplementation {
@@ -1200,6 +1624,8 @@ export interface RewardModelServiceServer extends UntypedServiceImplementation {
   watchRewardJob: handleServerStreamingCall<WatchRewardJobRequest, WatchRewardJobResponse>;
   /** Scalar reward of each (prompt, completion) pair. */
   score: handleUnaryCall<ScoreRequest, ScoreResponse>;
+  /** Pairwise accuracy of a reward model on held-out preference pairs. */
+  evaluateRewardModel: handleUnaryCall<EvaluateRewardModelRequest, EvaluateRewardModelResponse>;
 }
 
 export interface RewardModelServiceClient extends Client {
@@ -1288,6 +1714,22 @@ export interface RewardModelServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ScoreResponse) => void,
   ): ClientUnaryCall;
+  /** Pairwise accuracy of a reward model on held-out preference pairs. */
+  evaluateRewardModel(
+    request: EvaluateRewardModelRequest,
+    callback: (error: ServiceError | null, response: EvaluateRewardModelResponse) => void,
+  ): ClientUnaryCall;
+  evaluateRewardModel(
+    request: EvaluateRewardModelRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EvaluateRewardModelResponse) => void,
+  ): ClientUnaryCall;
+  evaluateRewardModel(
+    request: EvaluateRewardModelRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EvaluateRewardModelResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const RewardModelServiceClient = makeGenericClientConstructor(
@@ -1315,6 +1757,17 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
