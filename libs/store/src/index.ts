@@ -1,4 +1,5 @@
-// @tuneloop/store: Kysely schema and migrations (SQLite default, PostgreSQL in production).
+// @tuneloop/store: Kysely schema and migrations (SQLite default, PostgreSQL in production), and loadPreferencePairs,
+// the preference-pair reader shared by the training services (JSONL files and labeling:// pairs; see README.md).
 export { openStore, storeOptionsFromEnv, isPostgresUrl, dropPostgresSchema } from './connect.ts';
 export type { Store, StoreOptions, StoreDialect } from './connect.ts';
 export { migrateToLatest, migrations } from './migrate.ts';
