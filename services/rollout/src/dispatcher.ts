@@ -6,9 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { Kvm } from '@nats-io/kv';
 import { decodeJson, enqueue, type Bus } from '@tuneloop/bus';
 import { BatchResultSchema, resultKey, type BatchSpec, type CompletionRecord } from './batch-job.ts';
+import type { PolicySpec } from './policy.ts';
 
 export interface GroupsRequest {
-  modelDir: string;
+  modelDir?: string; // a model folder, or:
+  policy?: PolicySpec; // a resolved policy (folder or pinned model-store versions)
   prompts: { prompt: string; reference?: string }[];
   groupSize: number;
   maxNewTokens?: number; // default 16
@@ -16,9 +18,11 @@ export interface GroupsRequest {
   topK?: number;
   topP?: number;
   seed?: number; // default 0
+  stop?: string[]; // stop strings
   batchSize?: number; // prompts per job; default 4
   requestId?: string;
   timeoutMs?: number; // default 120 s
+  signal?: AbortSignal; // the caller went away: stop waiting (queued batches still run; results expire with the bucket TTL)
 }
 
 export interface GroupsResult {
@@ -26,6 +30,7 @@ export interface GroupsResult {
   completions: CompletionRecord[]; // [P * G], prompt-major
   workers: Record<string, number>; // batches stored per worker
   redelivered: number; // batches whose stored result came from a delivery > 1
+  batchSequences: number[]; // per batch: sequences in the generation call that made it (> its own: merged)
 }
 
 export function resultBucketName(bus: Bus): string {
@@ -37,15 +42,16 @@ export async function ensureResultBucket(bus: Bus) {
 }
 
 export async function dispatchGroups(bus: Bus, req: GroupsRequest): Promise<GroupsResult> {
+  if (!req.policy === !req.modelDir) throw new Error('dispatchGroups: give exactly one of modelDir and policy');
   const requestId = req.requestId ?? randomUUID().replace(/-/g, '');
   const batchSize = req.batchSize ?? 4;
   const kv = await ensureResultBucket(bus);
   const batches: BatchSpec[] = [];
   for (let i = 0; i < req.prompts.length; i += batchSize) {
     batches.push({
-      requestId, batch: batches.length, batches: 0, modelDir: req.modelDir, firstPrompt: i, prompts: req.prompts.slice(i, i + batchSize),
+      requestId, batch: batches.length, batches: 0, ...(req.policy ? { policy: req.policy } : { modelDir: req.modelDir }), firstPrompt: i, prompts: req.prompts.slice(i, i + batchSize),
       groupSize: req.groupSize, maxNewTokens: req.maxNewTokens ?? 16, temperature: req.temperature ?? 1, topK: req.topK ?? 0, topP: req.topP ?? 1,
-      seed: req.seed ?? 0, resultBucket: resultBucketName(bus),
+      seed: req.seed ?? 0, stop: req.stop ?? [], resultBucket: resultBucketName(bus),
     });
   }
   for (const b of batches) b.batches = batches.length;
@@ -66,6 +72,7 @@ export async function dispatchGroups(bus: Bus, req: GroupsRequest): Promise<Grou
   const timeout = new Promise<never>((_, reject) => {
     const t = setTimeout(() => reject(new Error(`rollout ${requestId}: ${got.size}/${batches.length} batches after ${req.timeoutMs ?? 120_000} ms`)), req.timeoutMs ?? 120_000);
     ac.signal.addEventListener('abort', () => clearTimeout(t));
+    req.signal?.addEventListener('abort', () => reject(new Error(`rollout ${requestId}: cancelled`)), { once: true });
   });
   try {
     await Promise.race([done, timeout]);
@@ -76,5 +83,6 @@ export async function dispatchGroups(bus: Bus, req: GroupsRequest): Promise<Grou
   const ordered = [...got.values()].sort((a, b) => a.batch - b.batch);
   const workers: Record<string, number> = {};
   for (const r of ordered) workers[r.worker] = (workers[r.worker] ?? 0) + 1;
-  return { requestId, completions: ordered.flatMap((r) => r.completions), workers, redelivered: ordered.filter((r) => r.deliveryCount > 1).length };
+  return { requestId, completions: ordered.flatMap((r) => r.completions), workers, redelivered: ordered.filter((r) => r.deliveryCount > 1).length,
+    batchSequences: ordered.map((r) => r.batchSequences ?? 0) };
 }

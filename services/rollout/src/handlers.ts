@@ -1,14 +1,39 @@
-// RolloutService handlers: Verify scores completions with a verifier spec; GenerateGroups samples G completions
-// per prompt through the worker pool (jobs.rollout.generate) and scores them. Requests are validated once,
-// here, and every bad field is INVALID_ARGUMENT naming it.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+// RolloutService handlers: Generate streams one prompt's completions token by token; GenerateGroups samples G
+// completions per prompt and scores them; both run on the worker pool (jobs.rollout.generate). Verify scores
+// completions with a verifier spec. Requests are validated once, here; every bad field is INVALID_ARGUMENT
+// naming it and the limit.
 import type { Bus } from '@tuneloop/bus';
-import { FinishReason, type GenerateGroupsRequest, type GenerateGroupsResponse, type VerifyRequest, type VerifyResponse } from '@tuneloop/proto';
-import { InvalidArgumentError, NotFoundError } from '@tuneloop/service-kit';
+import type { ModelConfig, Tokenizer } from '@tuneloop/model';
+import {
+  FinishReason,
+  type GenerateGroupsRequest,
+  type GenerateGroupsResponse,
+  type GenerateRequest,
+  type GenerateResponse,
+  type ModelStoreServiceClient,
+  type SamplingParams,
+  type VerifyRequest,
+  type VerifyResponse,
+} from '@tuneloop/proto';
+import { InvalidArgumentError, UnavailableError, type CallContext } from '@tuneloop/service-kit';
 import { createVerifier, type Verifier } from '@tuneloop/verifiers';
-import type { Tokenizer, ModelConfig } from '@tuneloop/model';
 import { dispatchGroups } from './dispatcher.ts';
+import { policyKey, pullShape, readShape, resolvePolicy, type PolicySpec } from './policy.ts';
+import { StreamError, streamGenerate } from './stream.ts';
+
+/** Request limits (INVALID_ARGUMENT beyond them). */
+export const LIMITS = {
+  maxNewTokens: 1024, // and prompt + max_new_tokens <= the model's context length
+  maxTemperature: 100,
+  maxStop: 4,
+  maxStopChars: 64,
+  maxN: 16, // Generate completions
+  minGroupSize: 2, // GRPO compares the samples of a group
+  maxGroupSize: 64,
+  maxPrompts: 1024,
+  maxSequences: 4096, // prompts x group_size
+  maxItems: 4096, // Verify
+} as const;
 
 /** Rethrows a library input error (code 'INVALID_ARGUMENT') as the gRPC error; others pass through. */
 function asGrpc<T>(fn: () => T): T {
@@ -20,34 +45,84 @@ function asGrpc<T>(fn: () => T): T {
   }
 }
 
-function verifierOf(req: { verifierJson: string; verifier?: unknown }): Verifier {
+function verifierOf(req: { verifierJson: string }): Verifier {
   if (!req.verifierJson) throw new InvalidArgumentError('verifier_json', 'required (a verifier spec as JSON, e.g. {"type":"numeric"})');
   return asGrpc(() => createVerifier(req.verifierJson, {}));
 }
 
 const FINISH = { eos: FinishReason.STOP, stop: FinishReason.STOP_STRING, length: FinishReason.LENGTH } as const;
 
-export function rolloutHandlers(bus: Bus, home: string, passThreshold = 1) {
+export interface Sampling {
+  maxNewTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  seed: number;
+  stop: string[];
+}
+
+/** Sampling parameters with defaults (absent message: temperature 1; 0 / unset: max_new_tokens 16, top_p 1). */
+export function checkSampling(s: SamplingParams | undefined, config: ModelConfig): Sampling {
+  const maxNewTokens = s?.maxNewTokens || 16;
+  const temperature = s ? s.temperature : 1;
+  const topP = s?.topP || 1;
+  const topK = s?.topK ?? 0;
+  const stop = s?.stop ?? [];
+  const limit = Math.min(LIMITS.maxNewTokens, config.maxPositionEmbeddings - 1);
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1 || maxNewTokens > limit) throw new InvalidArgumentError('sampling.max_new_tokens', `must be in [1, ${limit}], got ${maxNewTokens}`);
+  if (!Number.isFinite(temperature) || temperature < 0 || temperature > LIMITS.maxTemperature) throw new InvalidArgumentError('sampling.temperature', `must be in [0, ${LIMITS.maxTemperature}] (0 = greedy), got ${temperature}`);
+  if (!(topP > 0 && topP <= 1)) throw new InvalidArgumentError('sampling.top_p', `must be in (0, 1], got ${topP}`);
+  if (!Number.isInteger(topK) || topK < 0 || topK > config.vocabSize) throw new InvalidArgumentError('sampling.top_k', `must be in [0, ${config.vocabSize}] (0 = off), got ${topK}`);
+  if (stop.length > LIMITS.maxStop) throw new InvalidArgumentError('sampling.stop', `at most ${LIMITS.maxStop} stop strings, got ${stop.length}`);
+  stop.forEach((x, i) => {
+    if (x.length === 0 || x.length > LIMITS.maxStopChars) throw new InvalidArgumentError(`sampling.stop[${i}]`, `must be 1 to ${LIMITS.maxStopChars} characters, got ${x.length}`);
+  });
+  return { maxNewTokens, temperature, topK, topP, seed: s?.seed ?? 0, stop };
+}
+
+/** Prompt token ids (<bos>? + text), checked against the context length; `field` names the prompt in errors. */
+export function encodeChecked(tok: Tokenizer, config: ModelConfig, text: string, maxNewTokens: number, field: string, special = true): number[] {
+  if (text.length === 0) throw new InvalidArgumentError(field, 'must be a non-empty string');
+  const ids = [...(special && tok.bosTokenId !== undefined ? [tok.bosTokenId] : []), ...tok.encode(text, { addSpecialTokens: false })];
+  const ctx = config.maxPositionEmbeddings;
+  if (ids.length > ctx) throw new InvalidArgumentError(field, `${ids.length} tokens > context length ${ctx}`);
+  if (ids.length + maxNewTokens > ctx) throw new InvalidArgumentError(field, `${ids.length} tokens + max_new_tokens ${maxNewTokens} > context length ${ctx}`);
+  return ids;
+}
+
+export interface HandlerOptions {
+  storeClient: () => ModelStoreServiceClient;
+  passThreshold?: number; // Verify: passed = score >= this; default 1
+  streamIdleTimeoutMs?: number;
+}
+
+export function rolloutHandlers(bus: Bus, home: string, o: HandlerOptions) {
+  const passThreshold = o.passThreshold ?? 1;
   const shapes = new Map<string, Promise<{ tokenizer: Tokenizer; config: ModelConfig }>>();
-  const shapeOf = (dir: string) => {
-    let p = shapes.get(dir);
-    if (!p) {
-      p = (async () => {
-        const { loadHfFolder } = await import('@tuneloop/files');
-        const f = await loadHfFolder(dir);
-        for (const t of f.weights.values()) (t as { dispose?: () => void }).dispose?.();
-        if (!f.tokenizer) throw new InvalidArgumentError(`policy.base.name`, `model folder ${dir} has no tokenizer.json`);
-        return { tokenizer: f.tokenizer, config: f.config };
+  const shapeOf = (p: PolicySpec) => {
+    const key = policyKey(p);
+    let hit = shapes.get(key);
+    if (!hit) {
+      hit = p.kind === 'folder' ? readShape(p.modelDir) : (async () => {
+        const c = o.storeClient();
+        try {
+          return readShape(await pullShape(home, p, c));
+        } finally {
+          c.close();
+        }
       })();
-      shapes.set(dir, p);
-      p.catch(() => shapes.delete(dir));
+      shapes.set(key, hit);
+      hit.catch(() => shapes.delete(key));
     }
-    return p;
+    return hit;
   };
+  const policyOf = (req: { policy?: GenerateRequest['policy'] }) => resolvePolicy(home, req.policy, o.storeClient);
+
   return {
     async verify(req: VerifyRequest): Promise<VerifyResponse> {
       const v = verifierOf(req);
       if (req.items.length === 0) throw new InvalidArgumentError('items', 'must hold at least 1 item');
+      if (req.items.length > LIMITS.maxItems) throw new InvalidArgumentError('items', `at most ${LIMITS.maxItems} items, got ${req.items.length}`);
       const results = [];
       for (const [i, it] of req.items.entries()) {
         if (!it.prompt && !it.completion) throw new InvalidArgumentError(`items[${i}]`, `needs a prompt or a completion`);
@@ -57,22 +132,59 @@ export function rolloutHandlers(bus: Bus, home: string, passThreshold = 1) {
       return { results };
     },
 
-    async generateGroups(req: GenerateGroupsRequest): Promise<GenerateGroupsResponse> {
-      const name = req.policy?.base?.name;
-      if (!name || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new InvalidArgumentError(`policy.base.name`, `must be a model name, got ${JSON.stringify(name ?? '')}`);
-      if (!Number.isInteger(req.groupSize) || req.groupSize < 1) throw new InvalidArgumentError(`group_size`, `must be an integer >= 1, got ${req.groupSize}`);
+    async *generate(req: GenerateRequest, ctx: CallContext): AsyncGenerator<GenerateResponse> {
+      const n = req.n || 1;
+      if (!Number.isInteger(n) || n < 1 || n > LIMITS.maxN) throw new InvalidArgumentError('n', `must be in [1, ${LIMITS.maxN}], got ${n}`);
+      if (!req.input) throw new InvalidArgumentError('input', 'give a prompt or messages');
+      const policy = await policyOf(req);
+      const { tokenizer, config } = await shapeOf(policy);
+      const s = checkSampling(req.sampling, config);
+      let promptIds: number[];
+      if (req.input.$case === 'prompt') {
+        promptIds = encodeChecked(tokenizer, config, req.input.value, s.maxNewTokens, 'prompt');
+      } else {
+        const messages = req.input.value.messages;
+        if (messages.length === 0) throw new InvalidArgumentError('messages', 'must hold at least 1 message');
+        messages.forEach((m, i) => {
+          if (!['system', 'user', 'assistant'].includes(m.role)) throw new InvalidArgumentError(`messages[${i}].role`, `must be system, user or assistant, got ${JSON.stringify(m.role)}`);
+        });
+        let text: string;
+        try {
+          text = tokenizer.applyChatTemplate(messages.map((m) => ({ role: m.role, content: m.content })), { addGenerationPrompt: true });
+        } catch (err) {
+          throw new InvalidArgumentError('messages', (err as Error).message);
+        }
+        promptIds = encodeChecked(tokenizer, config, text, s.maxNewTokens, 'messages', false);
+      }
+      try {
+        for await (const e of streamGenerate(bus, { policy, promptIds, n, maxNewTokens: s.maxNewTokens, temperature: s.temperature, topK: s.topK, topP: s.topP, seed: s.seed, stop: s.stop }, { signal: ctx.signal, idleTimeoutMs: o.streamIdleTimeoutMs })) {
+          yield {
+            index: e.index, textDelta: e.textDelta, tokenIds: [e.token], logprob: e.logprob, tokenLogprobs: [e.logprob],
+            finishReason: e.finishReason ? FINISH[e.finishReason] : FinishReason.UNSPECIFIED,
+          };
+        }
+      } catch (err) {
+        if (err instanceof StreamError) throw new UnavailableError(`generation failed: ${err.message}`);
+        throw err;
+      }
+    },
+
+    async generateGroups(req: GenerateGroupsRequest, ctx: CallContext): Promise<GenerateGroupsResponse> {
+      const g = req.groupSize;
+      if (!Number.isInteger(g) || g < LIMITS.minGroupSize || g > LIMITS.maxGroupSize) {
+        throw new InvalidArgumentError('group_size', `must be in [${LIMITS.minGroupSize}, ${LIMITS.maxGroupSize}] (a GRPO group compares at least 2 samples), got ${g}`);
+      }
       if (req.prompts.length === 0) throw new InvalidArgumentError('prompts', 'must hold at least 1 prompt');
+      if (req.prompts.length > LIMITS.maxPrompts) throw new InvalidArgumentError('prompts', `at most ${LIMITS.maxPrompts} prompts, got ${req.prompts.length}`);
+      if (req.prompts.length * g > LIMITS.maxSequences) throw new InvalidArgumentError('group_size', `prompts x group_size must be <= ${LIMITS.maxSequences}, got ${req.prompts.length} x ${g}`);
       const verifier = verifierOf(req);
-      const dir = path.join(home, 'models', name);
-      if (!existsSync(path.join(dir, 'config.json'))) throw new NotFoundError(`policy.base.name: no model '${name}' under ${path.join(home, 'models')}`);
-      const s = req.sampling;
-      const maxNewTokens = s?.maxNewTokens || 16;
-      const { tokenizer, config } = await shapeOf(dir);
-      const { encodePrompts } = await import('@tuneloop/rl');
-      asGrpc(() => encodePrompts(tokenizer, config, req.prompts, maxNewTokens));
+      const policy = await policyOf(req);
+      const { tokenizer, config } = await shapeOf(policy);
+      const s = checkSampling(req.sampling, config);
+      req.prompts.forEach((p, i) => encodeChecked(tokenizer, config, p.prompt, s.maxNewTokens, `prompts[${i}].prompt`));
       const res = await dispatchGroups(bus, {
-        modelDir: dir, prompts: req.prompts.map((p) => ({ prompt: p.prompt, reference: p.reference || undefined })), groupSize: req.groupSize,
-        maxNewTokens, temperature: s ? s.temperature : 1, topK: s?.topK ?? 0, topP: s?.topP || 1, seed: s?.seed ?? 0,
+        policy, prompts: req.prompts.map((p) => ({ prompt: p.prompt, reference: p.reference || undefined })), groupSize: g,
+        maxNewTokens: s.maxNewTokens, temperature: s.temperature, topK: s.topK, topP: s.topP, seed: s.seed, stop: s.stop, signal: ctx.signal,
       });
       const groups = [];
       for (const [p, prompt] of req.prompts.entries()) {

@@ -1,7 +1,10 @@
-// rollout service: Verify and GenerateGroups on tuneloop.v1.RolloutService, plus one in-process worker on the
-// jobs.rollout.generate queue (more workers: `tsx services/rollout/src/worker-main.ts`, one per pod / process).
+// rollout service: Generate (streaming), GenerateGroups and Verify on tuneloop.v1.RolloutService, plus one
+// in-process worker on the jobs.rollout.generate queue (more workers: `tsx services/rollout/src/worker-main.ts`,
+// one per pod / process; TUNELOOP_ROLLOUT_LOCAL_WORKER=off runs none here).
+import { connectStore } from '@tuneloop/model-store';
 import { RolloutServiceService } from '@tuneloop/proto';
-import type { ServiceModule } from '@tuneloop/service-kit';
+import { grpcTarget, type ServiceModule } from '@tuneloop/service-kit';
+import { localWorkerFromEnv, workerOptionsFromEnv } from './env.ts';
 import { rolloutHandlers } from './handlers.ts';
 import { startRolloutWorker } from './worker.ts';
 
@@ -11,8 +14,12 @@ export const SERVICE_NAME = 'tuneloop.v1.RolloutService';
 export const rollout: ServiceModule = {
   name: 'rollout',
   async start({ host, bus, config }) {
-    host.register(RolloutServiceService, rolloutHandlers(bus, config.home), { unimplemented: 'issue 7: streaming Generate is not built yet' });
-    const worker = await startRolloutWorker(bus);
-    return { stop: () => worker.close() };
+    // the model store: TUNELOOP_MODEL_STORE_ADDR, else this process's own gRPC server (npm start serves both)
+    const storeClient = () => connectStore(process.env.TUNELOOP_MODEL_STORE_ADDR || grpcTarget(config.grpcHost, host.port));
+    const workerOpts = workerOptionsFromEnv();
+    const local = localWorkerFromEnv();
+    host.register(RolloutServiceService, rolloutHandlers(bus, config.home, { storeClient }), { unimplemented: 'issue 7' });
+    const worker = local ? await startRolloutWorker(bus, { ...workerOpts, home: config.home, storeClient }) : undefined;
+    return { stop: async () => worker?.close() };
   },
 };
