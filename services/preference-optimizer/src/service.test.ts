@@ -1,6 +1,8 @@
-// preference-optimizer on a real port: grpc.health.v1 answers SERVING through the generated client, and a method
-// not built yet answers UNIMPLEMENTED naming the issue that builds it.
+// preference-optimizer on a real port: grpc.health.v1 answers SERVING through the generated client, and the job RPCs
+// answer (an empty listing; a malformed job id is INVALID_ARGUMENT).
+import { randomUUID } from 'node:crypto';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { connectBus, deprovision, provision, type Bus } from '@tuneloop/bus';
 import {
   ListOptimizationJobsRequest,
   PreferenceOptimizerServiceClient,
@@ -9,13 +11,21 @@ import {
 } from '@tuneloop/proto';
 import { startTestServices, type TestServices } from '@tuneloop/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVICE_NAME, preferenceOptimizer } from './service.ts';
+import { SERVICE_NAME, preferenceOptimizerApi } from './service.ts';
 
+const prefix = `t${randomUUID().slice(0, 8)}`;
 let svc: TestServices;
+let bus: Bus;
 beforeAll(async () => {
-  svc = await startTestServices([preferenceOptimizer]);
+  bus = await connectBus({ url: process.env.TUNELOOP_NATS_URL ?? 'nats://127.0.0.1:4222', name: 'optimizer-service-test', prefix });
+  await provision(bus, { prefix, storage: 'memory' });
+  svc = await startTestServices([preferenceOptimizerApi], { TUNELOOP_NATS_PREFIX: prefix });
 });
-afterAll(() => svc.close());
+afterAll(async () => {
+  await svc?.close();
+  await deprovision(bus).catch(() => undefined);
+  await bus?.close();
+});
 
 describe('preference-optimizer service', () => {
   it('answers health SERVING on its real port', async () => {
@@ -28,14 +38,15 @@ describe('preference-optimizer service', () => {
     expect(res.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
   });
 
-  it('answers UNIMPLEMENTED for a method not built yet, naming the issue', async () => {
+  it('lists no jobs on a fresh deployment and names a malformed job id', async () => {
     const client = new PreferenceOptimizerServiceClient(svc.target, credentials.createInsecure());
-    const err = await new Promise<ServiceError | null>((resolve) =>
-      client.listOptimizationJobs(ListOptimizationJobsRequest.fromPartial({}), (e) => resolve(e)),
+    const list = await new Promise<{ jobs: unknown[] }>((resolve, reject) =>
+      client.listOptimizationJobs(ListOptimizationJobsRequest.fromPartial({}), (e, r) => (e ? reject(e) : resolve(r))),
     );
+    const err = await new Promise<ServiceError | null>((resolve) => client.getOptimizationJob({ jobId: 'no such id' }, (e) => resolve(e)));
     client.close();
-    expect(err?.code).toBe(status.UNIMPLEMENTED);
-    expect(err?.details).toContain('issue 6 builds the DPO family');
-    expect(err?.details).toContain('issue 7 builds GRPO, PPO and best-of-N');
+    expect(list.jobs).toEqual([]);
+    expect(err?.code).toBe(status.INVALID_ARGUMENT);
+    expect(err?.details).toMatch(/^job_id: must match/);
   });
 });

@@ -1,21 +1,111 @@
-// preference-optimizer service: DPO / IPO / ORPO / SimPO / KTO, and the GRPO / PPO / best-of-N policy updates.
-// Registers tuneloop.v1.PreferenceOptimizerService on a shared ServiceHost; methods not built yet answer UNIMPLEMENTED.
-import { PreferenceOptimizerServiceService } from '@tuneloop/proto';
-import type { ServiceModule } from '@tuneloop/service-kit';
+// preference-optimizer service: DPO / IPO / ORPO / SimPO / KTO jobs on jobs.optimize.preference and GRPO / PPO /
+// best-of-N jobs on jobs.optimize.rl, over tuneloop.v1.PreferenceOptimizerService. StartOptimization checks
+// everything (model, method, data, objective, verifier) before queueing; one worker per family trains in a
+// worker_thread (@tuneloop/jobs) and stores the adapter in the model store before the ack.
+// TUNELOOP_OPTIMIZER_WORKER=0: API only.
+import { grpcTarget, type ServiceModule, type StartedService } from '@tuneloop/service-kit';
+import type { Bus, WorkQueue } from '@tuneloop/bus';
+import { jobRpcHandlers, startJobWorker, type JobDone, type FinishContext } from '@tuneloop/jobs';
+import { storeAdapter } from '@tuneloop/adapter-trainer';
+import { PreferenceOptimizerServiceService, type StartOptimizationRequest } from '@tuneloop/proto';
+import type { Logger } from 'pino';
+import { resolveSpec, SUBJECTS, type OptimizeJobSpec } from './job-spec.ts';
+import type { OptimizeResult } from './optimize-thread.ts';
+import { validateRequest } from './prepare.ts';
 
 /** Fully-qualified gRPC name, as health checks and reflection know it. */
 export const SERVICE_NAME = 'tuneloop.v1.PreferenceOptimizerService';
 
-export const preferenceOptimizer: ServiceModule = {
-  name: 'preference-optimizer',
-  start({ host }) {
-    host.register(
-      PreferenceOptimizerServiceService,
-      {},
-      {
-        unimplemented:
-          'issue 6 builds the DPO family (DPO, IPO, ORPO, SimPO, KTO); issue 7 builds GRPO, PPO and best-of-N',
-      },
-    );
-  },
-};
+/** Job record kinds and durable consumer names of the two queues. */
+export const KINDS = { preference: 'optimize.preference', rl: 'optimize.rl' } as const;
+export const DURABLES = { preference: 'preference-optimizer-preference', rl: 'preference-optimizer-rl' } as const;
+
+export interface OptimizerOptions {
+  home: string;
+  /** gRPC target of the model store (a function: in-process, the port is known only once the server listens) */
+  storeTarget: () => string | undefined;
+}
+
+/** The five RPCs: one StartOptimization for both queues (by objective); Get / List / Cancel / Watch see both kinds. */
+export function preferenceOptimizerHandlers(bus: Bus, o: OptimizerOptions) {
+  const validate = async (req: StartOptimizationRequest) => {
+    const { resolved, totalSteps } = await validateRequest(o.home, req, o.storeTarget);
+    return { resolved: resolved as unknown as Record<string, unknown>, totalSteps };
+  };
+  const pref = jobRpcHandlers<StartOptimizationRequest>(bus, { kind: KINDS.preference, idPrefix: 'pref', subject: SUBJECTS.preference, validate });
+  const rl = jobRpcHandlers<StartOptimizationRequest>(bus, { kind: KINDS.rl, idPrefix: 'rl', subject: SUBJECTS.rl, validate });
+  const byId = (jobId: string) => (jobId.startsWith('rl-') ? rl : pref);
+  return {
+    startOptimization: async (req: StartOptimizationRequest) => (resolveSpec(req.spec, req.options).family === 'rl' ? rl : pref).start(req),
+    getOptimizationJob: (req: { jobId: string }) => byId(req.jobId).get(req),
+    async listOptimizationJobs(req: { pageSize: number; pageToken: string; status: number }) {
+      // two kinds, one listing: both lists in full (by page), merged newest first, then paged here
+      const all = [];
+      for (const h of [pref, rl]) {
+        let pageToken = '';
+        do {
+          const r = await h.list({ pageSize: 1000, pageToken, status: req.status });
+          all.push(...r.jobs);
+          pageToken = r.nextPageToken;
+        } while (pageToken);
+      }
+      all.sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0));
+      const size = req.pageSize > 0 ? Math.min(req.pageSize, 1000) : 100;
+      const from = req.pageToken ? Number(req.pageToken) : 0;
+      const start = Number.isInteger(from) && from >= 0 ? from : 0;
+      const jobs = all.slice(start, start + size);
+      return { jobs, nextPageToken: start + size < all.length ? String(start + size) : '' };
+    },
+    cancelOptimizationJob: (req: { jobId: string }) => byId(req.jobId).cancel(req),
+    watchOptimizationJob: (req: { jobId: string }, ctx: { signal: AbortSignal }) => byId(req.jobId).watch(req, ctx),
+  };
+}
+
+/** Stores the adapter (its base imported first if needed) before the job is marked succeeded. */
+async function finish(done: JobDone, ctx: FinishContext<OptimizeJobSpec>, storeTarget: () => string | undefined) {
+  const r = done.result as unknown as OptimizeResult;
+  const target = storeTarget();
+  if (!target) throw new Error('no model store configured (TUNELOOP_MODEL_STORE_ADDR)');
+  const metrics = Object.fromEntries(Object.entries(done.metrics ?? {}).filter(([k, v]) => Number.isFinite(v) && !k.includes('/')));
+  const stored = await storeAdapter(target, { baseDir: r.baseDir, adapterDir: r.adapterDir, name: r.outputName, version: ctx.jobId, metrics: { ...metrics, final_loss: r.finalLoss } });
+  const output = { name: stored.name, version: stored.version, baseModel: stored.baseModel, dir: r.adapterDir };
+  return {
+    result: { output, objective: ctx.spec.objective, finalLoss: Number.isFinite(r.finalLoss) ? r.finalLoss : null, steps: r.steps, metrics: done.metrics ?? {} },
+    message: `adapter stored as ${stored.name}@${stored.version} (base ${stored.baseModel.name}@${stored.baseModel.version}${stored.baseImported ? ', imported' : ''})`,
+  };
+}
+
+/** Starts one worker per queue (one job at a time each) in this process. */
+export async function startOptimizerWorkers(bus: Bus, o: OptimizerOptions & { logger: Logger; ackWaitMs?: number; retryMs?: number[]; families?: ('preference' | 'rl')[] }) {
+  const threadModule = new URL('./optimize-thread.ts', import.meta.url);
+  const queues: WorkQueue[] = [];
+  for (const family of o.families ?? (['preference', 'rl'] as const)) {
+    queues.push(await startJobWorker<OptimizeJobSpec>(bus, {
+      kind: KINDS[family], subject: SUBJECTS[family], durable: DURABLES[family], home: o.home, logger: o.logger, threadModule,
+      ackWaitMs: o.ackWaitMs, retryMs: o.retryMs, resultName: 'adapter',
+      finish: (done, ctx) => finish(done, ctx, o.storeTarget),
+    }));
+  }
+  return { stop: async (opts: { timeoutMs: number }) => void (await Promise.all(queues.map((q) => q.stop(opts)))) };
+}
+
+function startModule(withWorker: boolean): ServiceModule['start'] {
+  return async ({ host, bus, config, logger }) => {
+    const storeAddr = process.env.TUNELOOP_MODEL_STORE_ADDR;
+    // the model store: TUNELOOP_MODEL_STORE_ADDR, else this process's own gRPC server (npm start serves both)
+    const storeTarget = () => storeAddr || grpcTarget(config.grpcHost, host.port);
+    host.register(PreferenceOptimizerServiceService, preferenceOptimizerHandlers(bus, { home: config.home, storeTarget }), { unimplemented: 'issue 6 / 7' });
+    if (!withWorker || process.env.TUNELOOP_OPTIMIZER_WORKER === '0') return;
+    const ackWait = Number(process.env.TUNELOOP_OPTIMIZER_ACK_WAIT_MS || 30_000);
+    if (!Number.isInteger(ackWait) || ackWait < 1000) throw new Error(`TUNELOOP_OPTIMIZER_ACK_WAIT_MS: must be an integer >= 1000, got ${JSON.stringify(process.env.TUNELOOP_OPTIMIZER_ACK_WAIT_MS)}`);
+    const workers = await startOptimizerWorkers(bus, { home: config.home, storeTarget, logger, ackWaitMs: ackWait });
+    const started: StartedService = { stop: () => workers.stop({ timeoutMs: 5000 }) };
+    return started;
+  };
+}
+
+/** The service with one worker per queue in the same process (TUNELOOP_OPTIMIZER_WORKER=0 leaves them out). */
+export const preferenceOptimizer: ServiceModule = { name: 'preference-optimizer', start: startModule(true) };
+
+/** The gRPC API alone (workers run elsewhere). */
+export const preferenceOptimizerApi: ServiceModule = { name: 'preference-optimizer', start: startModule(false) };

@@ -1,0 +1,266 @@
+// The preference job's training loop (DPO sigmoid / hinge / robust, IPO, ORPO, SimPO, KTO) with exact resume: the
+// losses of @tuneloop/objectives on one policy forward over [chosen..., rejected...], reference sums computed once
+// from the starting policy and kept in the job folder (reference.json), batches a pure function of (seed, step),
+// AdamW + warmup/cosine + clipping as @tuneloop/objectives' runSteps, checkpoints (weights + AdamW moments),
+// TRL metric names per step and eval_* on a seeded held-out split. A non-finite loss or gradient throws
+// TrainingDivergedError before the update, after a checkpoint of the last good step.
+import { existsSync } from 'node:fs';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { AdamW, clipByGlobalNorm, cosineWithWarmup, createRng } from '@tuneloop/engine';
+import { readCheckpoint, writeCheckpoint, type JobThreadInput, type JobThreadPost } from '@tuneloop/jobs';
+import { buildLogprobBatch, sequenceLogprobs, type CausalLM, type Tokenizer } from '@tuneloop/model';
+import {
+  dpoLoss, encodePairs, encodeUnpaired, ktoLoss, orpoLoss, resolvePreferenceConfig, sequenceLogpSums, simpoLoss, TrainingDivergedError,
+  type EncodedPair, type EncodedUnpaired, type ResolvedPreferenceConfig,
+} from '@tuneloop/objectives';
+import type { PeftModel } from '@tuneloop/peft';
+import type { OptimizeJobSpec } from '../job-spec.ts';
+import { loadPreferenceData, preferenceConfigOf, preferenceSteps, splitEval, type BaseInfo } from '../prepare.ts';
+
+export interface PolicyCtx {
+  model: CausalLM;
+  tokenizer: Tokenizer;
+  pm: PeftModel;
+  base: BaseInfo;
+}
+
+interface Encoded {
+  kind: 'pairs' | 'unpaired';
+  pairs: EncodedPair[];
+  unpaired: EncodedUnpaired[];
+  klPartner: number[]; // kto: the example whose completion is paired with example i's prompt (KL estimate)
+}
+
+interface RefSums {
+  a: number[]; // chosen (pairs) or own completion (kto)
+  b: number[]; // rejected (pairs) or mismatched completion (kto)
+}
+
+const size = (e: Encoded) => (e.kind === 'pairs' ? e.pairs.length : e.unpaired.length);
+
+function encode(tok: Tokenizer, data: Awaited<ReturnType<typeof loadPreferenceData>>, rows: number[], kto: boolean, maxLength: number, seed: number): Encoded {
+  let unpaired: EncodedUnpaired[] = [];
+  if (data.kind === 'unpaired') unpaired = encodeUnpaired(tok, rows.map((i) => data.unpaired[i]), { maxLength });
+  else if (kto) {
+    // TRL's unpair_preference_dataset: chosen -> desirable, rejected -> undesirable (after the split: no leak)
+    unpaired = encodeUnpaired(tok, rows.flatMap((i) => [
+      { prompt: data.pairs[i].prompt, completion: data.pairs[i].chosen, label: true },
+      { prompt: data.pairs[i].prompt, completion: data.pairs[i].rejected, label: false },
+    ]), { maxLength });
+  } else return { kind: 'pairs', pairs: encodePairs(tok, rows.map((i) => data.pairs[i]), { maxLength }), unpaired: [], klPartner: [] };
+  // KL partners as preparePreferenceRun: a seeded cyclic shift over a permutation
+  const perm = createRng(seed + 7).shuffle(unpaired.map((_, i) => i));
+  const klPartner = new Array<number>(unpaired.length);
+  perm.forEach((idx, k) => (klPartner[idx] = perm[(k + 1) % perm.length]));
+  return { kind: 'unpaired', pairs: [], unpaired, klPartner };
+}
+
+/** Reference sums of the starting policy (no training yet): what DPO / IPO / KTO compare against. */
+function referenceSums(model: CausalLM, e: Encoded, pad: number): RefSums {
+  if (e.kind === 'pairs') {
+    return {
+      a: [...sequenceLogpSums(model, e.pairs.map((p) => p.prompt), e.pairs.map((p) => p.chosen), pad)],
+      b: [...sequenceLogpSums(model, e.pairs.map((p) => p.prompt), e.pairs.map((p) => p.rejected), pad)],
+    };
+  }
+  const u = e.unpaired;
+  return {
+    a: [...sequenceLogpSums(model, u.map((x) => x.prompt), u.map((x) => x.completion), pad)],
+    b: [...sequenceLogpSums(model, u.map((x) => x.prompt), u.map((_, i) => u[e.klPartner[i]].completion), pad)],
+  };
+}
+
+/** Per-token log-probs of [first..., second...] completions in one forward: two [B, T] halves and masks. */
+function twoSided(model: CausalLM, prompts: number[][], first: number[][], second: number[][], pad: number) {
+  const batch = buildLogprobBatch([...prompts, ...prompts], [...first, ...second], pad);
+  const { logprobs, mask } = sequenceLogprobs(model, batch);
+  const [l1, l2] = tf.split(logprobs, 2, 0);
+  const [m1, m2] = tf.split(mask, 2, 0);
+  return { l1, l2, m1, m2 };
+}
+
+/** Loss and TRL-named metric tensors of the examples `idx` (call inside a gradient scope or tf.tidy). */
+function batchLoss(model: CausalLM, c: ResolvedPreferenceConfig, e: Encoded, ref: RefSums, idx: number[], pad: number): { loss: tf.Scalar; metrics: Record<string, tf.Tensor> } {
+  if (e.kind === 'unpaired') {
+    const ex = idx.map((i) => e.unpaired[i]);
+    const { l1, l2, m1, m2 } = twoSided(model, ex.map((x) => x.prompt), ex.map((x) => x.completion), idx.map((i) => e.unpaired[e.klPartner[i]].completion), pad);
+    const out = ktoLoss({
+      labels: ex.map((x) => x.label), policyLogps: l1, mask: m1, refLogps: tf.tensor1d(idx.map((i) => ref.a[i])),
+      klPolicyLogps: l2, klMask: m2, klRefLogps: tf.tensor1d(idx.map((i) => ref.b[i])), beta: c.beta,
+      desirableWeight: c.desirableWeight, undesirableWeight: c.undesirableWeight,
+    });
+    return { loss: out.loss, metrics: { kl: out.kl, 'rewards/chosen': out.chosenRewards, 'rewards/rejected': out.rejectedRewards, 'logps/chosen': out.chosenLogps, 'logps/rejected': out.rejectedLogps } };
+  }
+  const ps = idx.map((i) => e.pairs[i]);
+  const { l1, l2, m1, m2 } = twoSided(model, ps.map((p) => p.prompt), ps.map((p) => p.chosen), ps.map((p) => p.rejected), pad);
+  const sides = { policyChosenLogps: l1, policyRejectedLogps: l2, chosenMask: m1, rejectedMask: m2 };
+  const out =
+    c.method === 'orpo'
+      ? orpoLoss({ ...sides, beta: c.beta })
+      : c.method === 'simpo'
+        ? simpoLoss({ ...sides, beta: c.beta, gamma: c.gamma, cpoAlpha: c.cpoAlpha, labelSmoothing: c.labelSmoothing })
+        : dpoLoss({ ...sides, refChosenLogps: tf.tensor1d(idx.map((i) => ref.a[i])), refRejectedLogps: tf.tensor1d(idx.map((i) => ref.b[i])), beta: c.beta, lossType: c.lossType, labelSmoothing: c.labelSmoothing });
+  const metrics: Record<string, tf.Tensor> = {
+    'rewards/chosen': out.chosenRewards,
+    'rewards/rejected': out.rejectedRewards,
+    'rewards/margins': tf.sub(out.chosenRewards, out.rejectedRewards),
+    'logps/chosen': out.chosenLogps,
+    'logps/rejected': out.rejectedLogps,
+  };
+  // TRL's rewards/accuracies: chosen reward > rejected reward (ORPO / SimPO report it on their own rewards)
+  metrics['rewards/accuracies'] = (out as { rewardAccuracy?: tf.Tensor }).rewardAccuracy ?? tf.cast(tf.greater(out.chosenRewards, out.rejectedRewards), 'float32');
+  if ('nllLoss' in out) metrics.nll_loss = out.nllLoss;
+  return { loss: out.loss, metrics };
+}
+
+const mean = (t: tf.Tensor) => (t.size === 0 ? NaN : tf.tidy(() => tf.mean(t).dataSync()[0]));
+
+/** Examples of 0-based step `s`: positions [s*B, (s+1)*B) of the epochs' seeded permutations, so any step's batch is reproducible. */
+export function batchIndices(n: number, batchSize: number, seed: number, step: number): number[] {
+  const perms = new Map<number, number[]>();
+  const out: number[] = [];
+  for (let k = step * batchSize; k < (step + 1) * batchSize; k++) {
+    const epoch = Math.floor(k / n);
+    if (!perms.has(epoch)) perms.set(epoch, createRng((seed * 1_000_003 + epoch * 7919) >>> 0).shuffle(Array.from({ length: n }, (_, i) => i)));
+    out.push(perms.get(epoch)![k % n]);
+  }
+  return out;
+}
+
+function finite(m: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(m).filter(([, v]) => Number.isFinite(v)));
+}
+
+export interface PreferenceOutcome {
+  totalSteps: number;
+  metrics: Record<string, number>;
+  losses: { step: number; loss: number }[];
+  trainRows: number;
+  evalRows: number;
+}
+
+export async function runPreferenceJob(input: JobThreadInput<OptimizeJobSpec>, post: JobThreadPost, p: PolicyCtx): Promise<PreferenceOutcome> {
+  const { spec, home, jobId } = input;
+  const t = spec.training;
+  const tok = p.tokenizer;
+  const pad = tok.padTokenId ?? tok.eosTokenId ?? 0;
+  const maxLength = t.maxLength > 0 ? Math.min(t.maxLength, p.base.config.maxPositionEmbeddings) : p.base.config.maxPositionEmbeddings;
+  const data = await loadPreferenceData(home, spec, p.base, 1);
+  const n = data.kind === 'pairs' ? data.pairs.length : data.unpaired.length;
+  const split = splitEval(Array.from({ length: n }, (_, i) => i), spec.evalFraction, t.seed);
+  const totalSteps = preferenceSteps(spec, split.train.length);
+  const cfg = resolvePreferenceConfig(preferenceConfigOf(spec, totalSteps));
+  const kto = cfg.method === 'kto';
+  const train = encode(tok, data, split.train, kto, maxLength, t.seed);
+  const held = encode(tok, data, split.eval, kto, maxLength, t.seed + 1);
+  const needsRef = cfg.method === 'dpo' || cfg.method === 'ipo' || kto;
+
+  // reference sums: computed once from the starting policy, kept beside the checkpoint for every later attempt
+  const jobDir = path.dirname(input.checkpointDir);
+  const refFile = path.join(jobDir, 'reference.json');
+  let refs: { train: RefSums; eval: RefSums };
+  const empty = (e: Encoded) => ({ a: new Array<number>(size(e)).fill(0), b: new Array<number>(size(e)).fill(0) });
+  if (needsRef && existsSync(refFile)) {
+    refs = JSON.parse(await readFile(refFile, 'utf8'));
+    if (refs.train.a.length !== size(train) || refs.eval.a.length !== size(held)) throw new Error(`${refFile}: written for other data (${refs.train.a.length} + ${refs.eval.a.length} examples, this job has ${size(train)} + ${size(held)})`);
+  } else if (needsRef) {
+    p.pm.setTraining(false);
+    refs = { train: referenceSums(p.model, train, pad), eval: referenceSums(p.model, held, pad) };
+    await mkdir(jobDir, { recursive: true });
+    await writeFile(refFile, JSON.stringify(refs) + '\n');
+  } else refs = { train: empty(train), eval: empty(held) };
+
+  const named = p.pm.namedTrainable();
+  const vars = [...named.values()];
+  if (vars.length === 0) throw new Error('the policy has no trainable tensors');
+  const opt = new AdamW({ weightDecay: t.weightDecay });
+  const warmup = t.warmupSteps >= 0 ? t.warmupSteps : Math.floor(totalSteps / 10);
+  const sched = { peakLr: t.lr, warmupSteps: warmup, totalSteps, minLr: t.lr / 10 };
+  const losses: { step: number; loss: number }[] = [];
+  let start = 0;
+  const ck = await readCheckpoint<{ jobId: string; totalSteps: number; losses: { step: number; loss: number }[] }>(input.checkpointDir);
+  if (ck) {
+    if (ck.meta.totalSteps !== totalSteps) throw new Error(`checkpoint ${input.checkpointDir}: was written for ${ck.meta.totalSteps} steps, this job has ${totalSteps}`);
+    for (const [name, w] of ck.state.weights) {
+      const v = named.get(name);
+      if (!v || v.shape.join(',') !== w.shape.join(',')) throw new Error(`checkpoint: '${name}' [${w.shape}] is not a trainable tensor of this job`);
+      const x = tf.tensor(w.data, w.shape);
+      v.assign(x);
+      x.dispose();
+    }
+    opt.setState(named, ck.state.optimizer);
+    start = ck.state.step;
+    losses.push(...ck.meta.losses);
+  }
+  const save = async (step: number) => {
+    const weights = new Map<string, { shape: number[]; data: Float32Array }>([...named].map(([k, v]) => [k, { shape: [...v.shape], data: v.dataSync() as Float32Array }]));
+    await writeCheckpoint(input.checkpointDir, { step, weights, optimizer: opt.getState(named) }, { jobId, totalSteps, losses });
+    post({ type: 'checkpoint', step });
+  };
+  const evaluate = (): Record<string, number> => {
+    const k = size(held);
+    if (k === 0) return {};
+    p.pm.setTraining(false);
+    const sums: Record<string, number> = {};
+    for (let i = 0; i < k; i += t.batchSize) {
+      const idx = Array.from({ length: Math.min(t.batchSize, k - i) }, (_, j) => i + j);
+      const m = tf.tidy(() => {
+        const out = batchLoss(p.model, cfg, held, refs.eval, idx, pad);
+        const r: Record<string, number> = { loss: out.loss.dataSync()[0] };
+        for (const [name, v] of Object.entries(out.metrics)) r[name] = mean(v);
+        return r as unknown as tf.TensorContainer;
+      }) as unknown as Record<string, number>;
+      for (const [name, v] of Object.entries(m)) sums[name] = (sums[name] ?? 0) + v * idx.length;
+    }
+    p.pm.setTraining(true);
+    return finite(Object.fromEntries(Object.entries(sums).map(([name, v]) => [`eval_${name}`, v / k])));
+  };
+
+  p.pm.setTraining(true);
+  const report = p.pm.parameterReport();
+  post({ type: 'ready', totalSteps, resumedFrom: start, metrics: { trainable_params: report.trainable, all_params: report.total, train_rows: size(train), eval_rows: size(held), ...(start === 0 ? evaluate() : {}) } });
+  let last: Record<string, number> = {};
+  try {
+    for (let step = start; step < totalSteps; step++) {
+      const started = performance.now();
+      const lr = cosineWithWarmup(sched, step);
+      const idx = batchIndices(size(train), t.batchSize, t.seed, step);
+      let metrics: Record<string, number> = {};
+      const { value, grads } = tf.variableGrads(() => {
+        const out = batchLoss(p.model, cfg, train, refs.train, idx, pad);
+        metrics = {};
+        for (const [k, v] of Object.entries(out.metrics)) metrics[k] = mean(v);
+        return out.loss;
+      }, vars);
+      const loss = value.dataSync()[0];
+      const g: Record<string, tf.Tensor> = {};
+      for (const v of vars) g[v.name] = grads[v.name];
+      if (!Number.isFinite(loss)) {
+        tf.dispose([value, ...Object.values(grads)]);
+        if (step > start) await save(step);
+        throw new TrainingDivergedError(step, `loss is ${loss}`);
+      }
+      const clipped = clipByGlobalNorm(g, t.maxGradNorm);
+      tf.dispose([value, ...Object.values(grads)]);
+      if (!Number.isFinite(clipped.norm)) {
+        tf.dispose(Object.values(clipped.grads));
+        if (step > start) await save(step);
+        throw new TrainingDivergedError(step, `gradient norm is ${clipped.norm}`);
+      }
+      opt.apply(vars, vars.map((v) => clipped.grads[v.name]), lr);
+      tf.dispose(Object.values(clipped.grads));
+      losses.push({ step: step + 1, loss });
+      const done = step + 1;
+      const ev = (spec.evalEvery > 0 && done % spec.evalEvery === 0) || done === totalSteps ? evaluate() : {};
+      last = finite({ loss, ...metrics, learning_rate: lr, grad_norm: clipped.norm, ...ev, step_seconds: (performance.now() - started) / 1000 });
+      post({ type: 'step', step: done, totalSteps, loss, lr, metrics: last });
+      if (spec.checkpointEvery > 0 && done % spec.checkpointEvery === 0 && done < totalSteps) await save(done);
+    }
+  } finally {
+    opt.dispose();
+  }
+  p.pm.setTraining(false);
+  return { totalSteps, metrics: last, losses, trainRows: size(train), evalRows: size(held) };
+}

@@ -1,0 +1,167 @@
+// The RL job's training (GRPO with a verifier, PPO with a reward model, best-of-N + SFT) through @tuneloop/rl, in
+// the job's own worker thread: generation runs here on the job's policy (the rollout service is not called).
+// Progress per generation batch with TRL names (reward, pass_rate, kl, clip_ratio, ...); checkpoints hold the
+// trainable weights. Resume restores those weights and runs the remaining batches; the optimizer moments, the
+// prompt order / sampling seeds (offset by the step) and PPO's value head and KL controller restart.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadModel } from '@tuneloop/files';
+import { readCheckpoint, writeCheckpoint, type JobThreadInput, type JobThreadPost } from '@tuneloop/jobs';
+import { parseSafetensors, RewardModel, REWARD_HEAD_NAME, tensorFromRaw, type CausalLM, type Tokenizer } from '@tuneloop/model';
+import { packSequences, TrainingDivergedError } from '@tuneloop/objectives';
+import { bestOfN, greedyPassAt1, trainGrpo, trainPpo, type RlPrompt } from '@tuneloop/rl';
+import { createVerifier, type Verifier } from '@tuneloop/verifiers';
+import type { OptimizeJobSpec } from '../job-spec.ts';
+import { readPrompts, resolveRewardModel, REWARD_HEAD_FILE } from '../prepare.ts';
+import type { PolicyCtx } from './preference-run.ts';
+
+export interface RlOutcome {
+  totalSteps: number;
+  metrics: Record<string, number>;
+  losses: { step: number; loss: number }[];
+}
+
+function finite(m: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(m).filter(([, v]) => Number.isFinite(v)));
+}
+
+/** Loads a reward-model folder: the trunk (Hugging Face folder) + `score.weight` from score.safetensors. */
+async function loadRewardModel(dir: string): Promise<{ rm: RewardModel; trunk: CausalLM; tokenizer: Tokenizer }> {
+  const loaded = await loadModel(dir);
+  if (!loaded.tokenizer) throw new Error(`${dir}: the reward model has no tokenizer.json`);
+  const raw = parseSafetensors(new Uint8Array(await readFile(path.join(dir, REWARD_HEAD_FILE)))).tensors.get(REWARD_HEAD_NAME);
+  if (!raw) throw new Error(`${dir}/${REWARD_HEAD_FILE}: no '${REWARD_HEAD_NAME}' tensor`);
+  const head = tensorFromRaw(raw);
+  const rm = new RewardModel(loaded.model, { head });
+  head.dispose();
+  return { rm, trunk: loaded.model, tokenizer: loaded.tokenizer };
+}
+
+/** Reward-model scores of (prompt, completion) pairs at the last token of `<bos> prompt completion <eos>` (an empty completion is scored too). */
+function rmScorer(rm: RewardModel, tok: Tokenizer) {
+  const enc = (s: string) => (s === '' ? [] : tok.encode(s, { addSpecialTokens: false }));
+  return (prompts: string[], completions: string[]): number[] => {
+    const seqs = prompts.map((p, i) => [...(tok.bosTokenId === undefined ? [] : [tok.bosTokenId]), ...enc(p), ...enc(completions[i]), ...(tok.eosTokenId === undefined ? [] : [tok.eosTokenId])]);
+    const out: number[] = [];
+    for (let i = 0; i < seqs.length; i += 32) {
+      const s = tf.tidy(() => rm.scores(packSequences(seqs.slice(i, i + 32), tok.padTokenId ?? 0)));
+      out.push(...s.dataSync());
+      s.dispose();
+    }
+    return out;
+  };
+}
+
+export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: JobThreadPost, p: PolicyCtx, reference?: CausalLM): Promise<RlOutcome> {
+  const { spec, home, jobId } = input;
+  const t = spec.training;
+  const totalSteps = t.maxSteps;
+  const storeTarget = () => process.env.TUNELOOP_MODEL_STORE_ADDR || spec.storeTarget;
+  const prompts: RlPrompt[] = (await readPrompts(home, spec.dataset.uri, 'spec.dataset.uri')).map(({ prompt, reference: r }) => ({ prompt, reference: r }));
+  const evalPrompts = spec.evalDataset ? (await readPrompts(home, spec.evalDataset.uri, 'options.eval_dataset.uri')).map(({ prompt, reference: r }) => ({ prompt, reference: r })) : [];
+  const named = p.pm.namedTrainable();
+  const vars = [...named.values()];
+  const losses: { step: number; loss: number }[] = [];
+  let start = 0;
+  const ck = spec.objective === 'best_of_n' ? undefined : await readCheckpoint<{ jobId: string; totalSteps: number; losses: typeof losses }>(input.checkpointDir);
+  if (ck) {
+    if (ck.meta.totalSteps !== totalSteps) throw new Error(`checkpoint ${input.checkpointDir}: was written for ${ck.meta.totalSteps} steps, this job has ${totalSteps}`);
+    for (const [name, w] of ck.state.weights) {
+      const v = named.get(name);
+      if (!v || v.shape.join(',') !== w.shape.join(',')) throw new Error(`checkpoint: '${name}' [${w.shape}] is not a trainable tensor of this job`);
+      const x = tf.tensor(w.data, w.shape);
+      v.assign(x);
+      x.dispose();
+    }
+    start = ck.state.step;
+    losses.push(...ck.meta.losses);
+  }
+  const save = async (step: number) => {
+    const weights = new Map<string, { shape: number[]; data: Float32Array }>([...named].map(([k, v]) => [k, { shape: [...v.shape], data: v.dataSync() as Float32Array }]));
+    await writeCheckpoint(input.checkpointDir, { step, weights, optimizer: { step: 0, moments: new Map() } }, { jobId, totalSteps, losses });
+    post({ type: 'checkpoint', step });
+  };
+  const verifier: Verifier | undefined = spec.verifier ? createVerifier(spec.verifier as { type: string }) : undefined;
+  const maxNew = spec.grpo?.maxNewTokens ?? spec.ppo?.maxNewTokens ?? spec.bestOfN?.maxNewTokens ?? 8;
+  const passThreshold = spec.grpo?.passThreshold ?? 1;
+  let rm: Awaited<ReturnType<typeof loadRewardModel>> | undefined;
+  try {
+    if (spec.ppo) rm = await loadRewardModel(await resolveRewardModel(home, spec.ppo.rewardModel, storeTarget));
+    const evalNow = async (): Promise<Record<string, number>> => {
+      if (evalPrompts.length === 0) return {};
+      p.pm.setTraining(false);
+      try {
+        if (verifier) {
+          const r = await greedyPassAt1(p.model, p.tokenizer, evalPrompts, verifier, { maxNewTokens: maxNew, passThreshold });
+          return { eval_pass_at_1: r.passAt1, eval_reward: r.meanScore };
+        }
+        return {};
+      } finally {
+        p.pm.setTraining(true);
+      }
+    };
+    const report = p.pm.parameterReport();
+    const before = start === 0 ? await evalNow() : {};
+    post({ type: 'ready', totalSteps, resumedFrom: start, metrics: { trainable_params: report.trainable, all_params: report.total, train_prompts: prompts.length, eval_prompts: evalPrompts.length, ...before } });
+    p.pm.setTraining(true);
+    let last: Record<string, number> = {};
+    let done = start;
+    const step = async (metrics: Record<string, number>) => {
+      done++;
+      losses.push({ step: done, loss: metrics.loss });
+      const ev = done === totalSteps ? await evalNow() : {};
+      last = finite({ ...metrics, learning_rate: t.lr, ...ev });
+      post({ type: 'step', step: done, totalSteps, loss: metrics.loss, lr: t.lr, metrics: last });
+      if (spec.checkpointEvery > 0 && done % spec.checkpointEvery === 0 && done < totalSteps) await save(done);
+    };
+    // a resumed run draws fresh prompt orders and samples: the seed moves with the step it resumes from
+    const seed = t.seed + start * 7919;
+    try {
+      if (spec.objective === 'grpo') {
+        await trainGrpo({
+          model: p.model, variables: vars, tokenizer: p.tokenizer, prompts, verifier: verifier!, reference,
+          config: { ...spec.grpo, steps: totalSteps - start, promptsPerStep: t.batchSize, lr: t.lr, weightDecay: t.weightDecay, clipNorm: t.maxGradNorm, seed },
+          onStep: (m) => step({ ...m.metrics, step_seconds: m.seconds }),
+        });
+      } else if (spec.objective === 'ppo') {
+        const score = rmScorer(rm!.rm, rm!.tokenizer);
+        const { valueHead } = await trainPpo({
+          model: p.model, variables: vars, tokenizer: p.tokenizer, prompts, score,
+          config: { ...spec.ppo, steps: totalSteps - start, promptsPerStep: t.batchSize, lr: t.lr, seed },
+          onStep: (m) => step({ ...m.metrics, reward: m.metrics.score, clip_ratio: m.metrics['policy/clipfrac_avg'] }),
+        });
+        valueHead.dispose();
+      } else {
+        const r = await bestOfN({
+          model: p.model, variables: vars, tokenizer: p.tokenizer, prompts, verifier: verifier!,
+          config: { ...spec.bestOfN!, sftSteps: totalSteps, batchSize: t.batchSize, lr: t.lr, seed },
+          // SFT steps on the winners: synchronous callback, no checkpoints (sampling would be redone on a resume)
+          onStep: (s) => {
+            done++;
+            losses.push({ step: done, loss: s.loss });
+            last = finite({ loss: s.loss, learning_rate: t.lr });
+            post({ type: 'step', step: done, totalSteps, loss: s.loss, lr: t.lr, metrics: last });
+          },
+        });
+        post({ type: 'log', message: `best-of-${spec.bestOfN!.n}: ${r.kept} of ${prompts.length} prompts kept a winner (mean best score ${r.meanBestScore.toFixed(3)}, mean score ${r.meanScore.toFixed(3)})` });
+        if (r.kept === 0) throw new Error(`best-of-${spec.bestOfN!.n}: no prompt kept a winner (no completion ended with EOS${spec.bestOfN!.threshold !== undefined ? ` at score >= ${spec.bestOfN!.threshold}` : ''}); nothing to fine-tune on`);
+        last = { ...last, ...(await evalNow()), kept: r.kept, mean_best_score: r.meanBestScore, mean_score: r.meanScore };
+      }
+    } catch (e) {
+      // the optimizer counts its own steps (several per batch); report the batch
+      if (e instanceof TrainingDivergedError) {
+        if (done > start) await save(done);
+        throw new TrainingDivergedError(done, e.reason);
+      }
+      throw e;
+    }
+    p.pm.setTraining(false);
+    return { totalSteps, metrics: last, losses };
+  } finally {
+    if (rm) {
+      rm.rm.dispose();
+      rm.trunk.dispose();
+    }
+  }
+}
