@@ -64,18 +64,18 @@ describe('tuneloop optimize grpo|best-of-n, rollout generate|verify', () => {
     const c = await run(['rollout', 'verify', '--verifier', 'psychic', '--completion', '1']);
     expect(c.code).toBe(2);
     expect(c.err).toMatch(/verifier\.type: unknown verifier "psychic"/);
-    const d = await run(['rollout', 'generate', '--model', join(dir, 'policy'), '--prompt', 'x'.repeat(60), '--max-new-tokens', '8']);
+    const d = await run(['rollout', 'generate', '--local', '--model', join(dir, 'policy'), '--prompt', 'x'.repeat(60), '--max-new-tokens', '8']);
     expect(d.code).toBe(2);
     expect(d.err).toMatch(/prompts\[0\]: prompt of 61 tokens \+ maxNewTokens 8 exceeds the context length 64/);
   });
 
   it('rollout generate and verify', async () => {
-    const g = await run(['rollout', 'generate', '--model', join(dir, 'policy'), '--prompt', '1+2=', '--n', '3', '--max-new-tokens', '4', '--seed', '5', '--verifier', 'numeric', '--reference', '3', '--json']);
+    const g = await run(['rollout', 'generate', '--local', '--model', join(dir, 'policy'), '--prompt', '1+2=', '--n', '3', '--max-new-tokens', '4', '--seed', '5', '--verifier', 'numeric', '--reference', '3', '--json']);
     expect(g.code, g.err).toBe(0);
     const rows = JSON.parse(g.out);
     expect(rows).toHaveLength(3);
     for (const x of rows) expect(x.tokenLogprobs).toHaveLength(x.tokens.length);
-    const v = await run(['rollout', 'verify', '--verifier', 'numeric', '--completion', 'the answer is 3', '--reference', '3', '--json']);
+    const v = await run(['rollout', 'verify', '--local', '--verifier', 'numeric', '--completion', 'the answer is 3', '--reference', '3', '--json']);
     expect(JSON.parse(v.out).score).toBe(1);
   });
 });
