@@ -1,10 +1,12 @@
 // Rollout scale-out: generation throughput (completions/s) of the jobs.rollout.generate worker pool with 1, 2
 // and 3 worker processes on this machine (real NATS, real child processes), one GenerateGroups-sized request
-// per setting after a warm-up request. JSON under bench/results/ and a Markdown table on stdout.
-//   npx tsx bench/rollout-scale.ts [--base DIR] [--prompts 48] [--group 4] [--tokens 16] [--batch 2] [--workers 1,2,3]
+// per setting after a warm-up request. Each worker holds up to --concurrency jobs and merges their sequences
+// into one generation call (at most 64). JSON under bench/results/ (with the machine's load average, since
+// the numbers depend on it) and a Markdown table on stdout.
+//   npx tsx bench/rollout-scale.ts [--base DIR] [--prompts 48] [--group 4] [--tokens 16] [--batch 2] [--workers 1,2,3] [--concurrency 8]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kvm } from '@nats-io/kv';
@@ -23,6 +25,8 @@ const groupSize = Number(args.get('group') ?? 4);
 const maxNewTokens = Number(args.get('tokens') ?? 16);
 const batchSize = Number(args.get('batch') ?? 2);
 const settings = (args.get('workers') ?? '1,2,3').split(',').map(Number);
+const concurrency = Number(args.get('concurrency') ?? 8);
+const loadBefore = loadavg()[0];
 const NATS = process.env.TUNELOOP_NATS_URL ?? 'nats://127.0.0.1:4222';
 const prefix = `B${Math.random().toString(16).slice(2, 10)}_`;
 
@@ -32,7 +36,7 @@ await provision(bus, { prefix, storage: 'memory' });
 function startWorker(): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'services/rollout/src/worker-main.ts')], {
     cwd: root,
-    env: { ...process.env, TUNELOOP_NATS_URL: NATS, TUNELOOP_NATS_PREFIX: prefix },
+    env: { ...process.env, TUNELOOP_NATS_URL: NATS, TUNELOOP_NATS_PREFIX: prefix, TUNELOOP_ROLLOUT_CONCURRENCY: String(concurrency) },
   });
   let out = '';
   return new Promise((resolve, reject) => {
@@ -65,7 +69,7 @@ try {
   await deprovision(bus, { prefix }).catch(() => undefined);
   await bus.close();
 }
-const result = { bench: 'rollout-scale', base, cpus: cpus().length, prompts: nPrompts, groupSize, maxNewTokens, batchSize, rows };
+const result = { bench: 'rollout-scale', base, cpus: cpus().length, loadAverage1m: { before: loadBefore, after: loadavg()[0] }, prompts: nPrompts, groupSize, maxNewTokens, batchSize, concurrency, rows };
 const file = writeResult('rollout-scale', result);
 console.log(JSON.stringify({ ...result, file }, null, 2));
 console.log('\n| workers | completions | seconds | completions/s |\n|---|---|---|---|');

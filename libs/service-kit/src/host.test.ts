@@ -48,6 +48,7 @@ const testModule: ServiceModule = {
               textDelta: `${req.input?.$case === 'prompt' ? req.input.value : ''}${i}`,
               tokenIds: [i],
               logprob: -i,
+              tokenLogprobs: [-i],
               finishReason: 0,
             };
         },

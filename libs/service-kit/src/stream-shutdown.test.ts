@@ -18,7 +18,7 @@ const endless: ServiceModule = {
       RolloutServiceService,
       {
         async *generate(_req, ctx) {
-          yield { index: 0, textDelta: 'first', tokenIds: [], logprob: 0, finishReason: 0 };
+          yield { index: 0, textDelta: 'first', tokenIds: [], logprob: 0, tokenLogprobs: [], finishReason: 0 };
           await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
         },
       },
