@@ -1,7 +1,8 @@
 // Rollout worker pool on real NATS with real child processes: a GenerateGroups request split into batch jobs
 // on jobs.rollout.generate is served by two worker processes; one is SIGKILLed while it holds a batch, the
 // batch is redelivered after ackWait, and every requested completion arrives exactly once, identical to a
-// local run with the same seeds.
+// local run with the same seeds. The same for a streaming Generate: the worker streaming it is SIGKILLed
+// mid-stream, another regenerates it, and the caller sees every token exactly once.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,9 +14,11 @@ import { connectBus, deprovision, provision, type Bus } from '@tuneloop/bus';
 import { createRng, initBackend } from '@tuneloop/engine';
 import { ARITH_SMALL, arithModelConfig, arithTokenizer, CausalLM, initWeights } from '@tuneloop/model';
 import { saveModel } from '@tuneloop/files';
+import { generate } from '@tuneloop/model';
 import { encodePrompts, sampleGroups } from '@tuneloop/rl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dispatchGroups, resultBucketName } from '../src/dispatcher.ts';
+import { streamGenerate, type TokenEvent } from '../src/stream.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const NATS = process.env.TUNELOOP_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -23,6 +26,7 @@ const prefix = `T${Math.random().toString(16).slice(2, 10)}_`;
 let bus: Bus;
 let dir: string;
 let model: CausalLM;
+let longModel: CausalLM;
 const children: ChildProcess[] = [];
 
 interface Worker {
@@ -60,6 +64,10 @@ beforeAll(async () => {
   tf.dispose([...w.values()]);
   dir = await mkdtemp(path.join(tmpdir(), 'rollout-pool-'));
   await saveModel(path.join(dir, 'policy'), model, { tokenizer: tok });
+  const w2 = initWeights({ ...cfg, maxPositionEmbeddings: 512 }, createRng(5));
+  longModel = new CausalLM({ ...cfg, maxPositionEmbeddings: 512 }, w2);
+  tf.dispose([...w2.values()]);
+  await saveModel(path.join(dir, 'long'), longModel, { tokenizer: tok });
 });
 
 afterAll(async () => {
@@ -68,6 +76,7 @@ afterAll(async () => {
   await deprovision(bus, { prefix }).catch(() => undefined);
   await bus.close();
   model.dispose();
+  longModel.dispose();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -101,5 +110,40 @@ describe('rollout worker pool', () => {
     expect(res.completions.map((c) => c.tokens)).toEqual(local.map((r) => r.tokens));
     res.completions.forEach((c, i) => c.logprobs.forEach((x, j) => expect(x).toBeCloseTo(local[i].logprobs[j], 4)));
     b.child.kill('SIGTERM');
+  });
+
+  it('loses no token when the worker streaming a Generate is SIGKILLed mid-stream (regenerated, each token once)', async () => {
+    const [a, b] = await Promise.all([startWorker(), startWorker()]);
+    const byPid = new Map([[a.child.pid, a], [b.child.pid, b]]);
+    // who took the stream: the worker's hello request names it
+    const hellos = bus.nc.subscribe(`${bus.names.subjectPrefix}rollout.stream.*.hello`);
+    const holders: number[] = [];
+    void (async () => {
+      for await (const m of hellos) holders.push(Number((m.json() as { worker: string }).worker.split(':').at(-1)));
+    })();
+    const tok = arithTokenizer();
+    const promptIds = [tok.bosTokenId!, ...tok.encode('3+4=', { addSpecialTokens: false })];
+    const spec = { policy: { kind: 'folder' as const, modelDir: path.join(dir, 'long') }, promptIds, n: 4, maxNewTokens: 300, temperature: 1, topK: 0, topP: 1, seed: 8, stop: [] };
+    const got: TokenEvent[] = [];
+    let killed: number | undefined;
+    for await (const e of streamGenerate(bus, spec, { idleTimeoutMs: 60_000 })) {
+      got.push(e);
+      if (killed === undefined && got.length === 10) {
+        killed = holders[0];
+        byPid.get(killed)!.child.kill('SIGKILL');
+      }
+    }
+    hellos.unsubscribe();
+    expect(killed).toBeDefined();
+    expect(byPid.get(killed!)!.child.signalCode).toBe('SIGKILL');
+    expect(holders.length).toBeGreaterThanOrEqual(2); // redelivered to the survivor
+    expect(holders.at(-1)).not.toBe(killed);
+    const want = generate(longModel, Array.from({ length: 4 }, () => promptIds), { maxNewTokens: 300, temperature: 1, seed: 8, eosTokenIds: [tok.eosTokenId!], padTokenId: tok.padTokenId });
+    for (let i = 0; i < 4; i++) {
+      const mine = got.filter((e) => e.index === i);
+      expect(mine.map((e) => e.step)).toEqual(mine.map((_, k) => k)); // each step once, in order
+      expect(mine.map((e) => e.token)).toEqual(want[i].tokens);
+    }
+    for (const w of [a, b]) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
   });
 });
