@@ -2,7 +2,7 @@
 export { adapterTrainer, adapterTrainerApi, adapterTrainerHandlers, SERVICE_NAME } from './service.ts';
 export { startSftWorker, SFT_DURABLE, SFT_KIND, SFT_SUBJECT } from './worker.ts';
 export type { SftWorkerOptions } from './worker.ts';
-export { validateRequest, resolveBaseDir, resolveDatasetPath } from './prepare.ts';
+export { validateRequest, resolveBaseDir, resolveDatasetPath, readBase } from './prepare.ts';
 export type { SftJobSpec, SftTraining } from './job-spec.ts';
 export { adapterDirOf } from './train-job.ts';
 export { storeAdapter, storeError, storeNameOf } from './store-adapter.ts';

@@ -1,6 +1,8 @@
 // The Score RPC: loads a reward-model folder (a Hugging Face trunk + score.safetensors, as `tuneloop reward
-// train` writes it) by name under TUNELOOP_HOME/models (or an absolute path), caches it, and scores items
-// through the ScoreBatcher so concurrent callers share forward passes.
+// train` writes it and reward-model jobs store it) by name under TUNELOOP_HOME/models (or an absolute path), or
+// from the model store (a model version name@version, pulled into TUNELOOP_HOME/cache/models), caches it, and
+// scores items through the ScoreBatcher so concurrent callers share forward passes.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,6 +13,7 @@ import { encodeSequence, packSequences } from '@tuneloop/objectives';
 import type { ScoreRequest, ScoreResponse } from '@tuneloop/proto';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@tuneloop/service-kit';
 import { ScoreBatcher, type BatcherStats, type ScoreBatcherLimits } from './score-batcher.ts';
+import { describeModel, pullModel } from './store.ts';
 
 export const HEAD_FILE = 'score.safetensors';
 export const DEFAULT_SCORE_LIMITS: ScoreBatcherLimits = { maxBatchSize: 64, maxSequenceLength: 512, maxQueuedSequences: 4096, maxWaitMs: 2 };
@@ -57,7 +60,7 @@ export function scoreStats(): BatcherStats {
   return total;
 }
 
-interface Loaded {
+export interface Loaded {
   rm: RewardModel;
   tokenizer: Tokenizer;
   batcher: ScoreBatcher;
@@ -77,11 +80,38 @@ export class RewardScorer {
   readonly batchers = new Set<ScoreBatcher>();
 
   /** `limits` default: scoreLimitsFromEnv() (TUNELOOP_SCORE_*), validated here, so at service start. */
+  private readonly pinned = new Map<string, string>();
+
+  /** `storeTarget`: the model store's gRPC target, for reward models named by a store ref (none: folders only). */
   constructor(
     private readonly home: string,
     private readonly limits: ScoreBatcherLimits = scoreLimitsFromEnv(),
+    private readonly storeTarget?: () => string,
   ) {
     live.add(this);
+  }
+
+  /** The local folder of `ref`: a folder (absolute, or TUNELOOP_HOME/models/<name>[@version]), else a model-store version pulled into the cache. */
+  async dirOf(ref: { name: string; version: string } | undefined): Promise<string> {
+    const name = ref?.name ?? '';
+    const version = ref?.version ?? '';
+    const local = rewardModelDir(this.home, name, version);
+    if (path.isAbsolute(name) || !this.storeTarget || existsSync(path.join(local, HEAD_FILE))) return local;
+    const key = `${name}@${version}`;
+    const hit = this.pinned.get(key);
+    if (hit) return hit;
+    const target = this.storeTarget();
+    const info = await describeModel(target, name, version);
+    if (!info?.ref) throw new NotFoundError(`reward_model: ${version ? key : name}: no reward model folder at ${local} and no such model in the model store`);
+    if (!info.files.some((f) => f.path === HEAD_FILE)) throw new FailedPreconditionError(`reward_model: ${info.ref.name}@${info.ref.version} in the model store has no ${HEAD_FILE} (not a reward model)`);
+    const dir = await pullModel(target, info, path.join(this.home, 'cache', 'models'));
+    if (version) this.pinned.set(key, dir);
+    return dir;
+  }
+
+  /** The loaded reward model of `ref` (cached). */
+  async model(ref: { name: string; version: string } | undefined): Promise<Loaded> {
+    return this.load(await this.dirOf(ref));
   }
 
   private load(dir: string): Promise<Loaded> {
@@ -117,10 +147,9 @@ export class RewardScorer {
   }
 
   async score(req: ScoreRequest): Promise<ScoreResponse> {
-    const ref = req.rewardModel;
-    const dir = rewardModelDir(this.home, ref?.name ?? '', ref?.version ?? '');
+    if (!req.rewardModel?.name) rewardModelDir(this.home, '', ''); // INVALID_ARGUMENT naming the field
     if (req.items.length === 0) throw new InvalidArgumentError('items', 'must hold at least one (prompt, completion)');
-    const { tokenizer, batcher } = await this.load(dir);
+    const { tokenizer, batcher } = await this.model(req.rewardModel);
     const seqs = req.items.map((it, i) => {
       try {
         return encodeSequence(tokenizer, it.prompt, it.completion, `items[${i}].completion`);
