@@ -3,7 +3,7 @@
 // per setting after a warm-up request. Each worker holds up to --concurrency jobs and merges their sequences
 // into one generation call (at most 64). JSON under bench/results/ (with the machine's load average, since
 // the numbers depend on it) and a Markdown table on stdout.
-//   npx tsx bench/rollout-scale.ts [--base DIR] [--prompts 48] [--group 4] [--tokens 16] [--batch 2] [--workers 1,2,3] [--concurrency 8]
+//   npx tsx bench/rollout-scale.ts [--base DIR|random] [--prompts 48] [--group 4] [--tokens 16] [--batch 2] [--workers 1,2,3] [--concurrency 8]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -18,8 +18,26 @@ const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const home = process.env.TUNELOOP_HOME || '.tuneloop';
-const base = path.resolve(args.get('base') ?? path.join(home, 'models', 'tiny-arith-small'));
-if (!existsSync(path.join(base, 'config.json'))) throw new Error(`--base: no model folder at ${base} (run: tuneloop pretrain --task arith --small --out ${base})`);
+// --base random: seeded random weights of the tiny-arith-small shape (no pretraining needed; never emits EOS,
+// so every completion runs to --tokens)
+const base = args.get('base') === 'random' ? await randomBase() : path.resolve(args.get('base') ?? path.join(home, 'models', 'tiny-arith-small'));
+if (!existsSync(path.join(base, 'config.json'))) throw new Error(`--base: no model folder at ${base} (run: tuneloop pretrain --task arith --small --out ${base}, or pass --base random)`);
+
+async function randomBase(): Promise<string> {
+  const [tf, { createRng, initBackend }, m, { saveModel }, { mkdtemp }, { tmpdir }] = await Promise.all([
+    import('@tensorflow/tfjs-core'), import('@tuneloop/engine'), import('@tuneloop/model'), import('@tuneloop/files'), import('node:fs/promises'), import('node:os'),
+  ]);
+  await initBackend({ quiet: true });
+  const tok = m.arithTokenizer();
+  const cfg = m.arithModelConfig(m.ARITH_SMALL, tok);
+  const w = m.initWeights(cfg, createRng(1));
+  const model = new m.CausalLM(cfg, w);
+  tf.dispose([...w.values()]);
+  const dir = path.join(await mkdtemp(path.join(tmpdir(), 'rollout-scale-')), 'random-tiny-arith-small');
+  await saveModel(dir, model, { tokenizer: tok });
+  model.dispose();
+  return dir;
+}
 const nPrompts = Number(args.get('prompts') ?? 48);
 const groupSize = Number(args.get('group') ?? 4);
 const maxNewTokens = Number(args.get('tokens') ?? 16);
