@@ -69,7 +69,7 @@ describe('tuneloop reward', () => {
 describe('tuneloop optimize', () => {
   it('dpo writes a PEFT adapter and reports the held-out gain', async () => {
     const out = join(dir, 'dpo');
-    const r = await run(['optimize', 'dpo', '--policy', join(dir, 'base'), '--data', join(dir, 'train.jsonl'), '--eval', join(dir, 'eval.jsonl'), '--out', out, '--steps', '25', '--lr', '0.02', '--json']);
+    const r = await run(['optimize', 'dpo', '--local', '--policy', join(dir, 'base'), '--data', join(dir, 'train.jsonl'), '--eval', join(dir, 'eval.jsonl'), '--out', out, '--steps', '25', '--lr', '0.02', '--json']);
     expect(r.code).toBe(0);
     const s = JSON.parse(r.out);
     expect(s.evalAfter.rewardAccuracy).toBeGreaterThanOrEqual(0.8);
@@ -79,13 +79,13 @@ describe('tuneloop optimize', () => {
     expect(existsSync(join(out, 'adapter_model.safetensors'))).toBe(true);
   });
   it('kto reads the unpaired format', async () => {
-    const r = await run(['optimize', 'kto', '--policy', join(dir, 'base'), '--data', join(dir, 'kto.jsonl'), '--out', join(dir, 'kto'), '--steps', '3', '--json']);
+    const r = await run(['optimize', 'kto', '--local', '--policy', join(dir, 'base'), '--data', join(dir, 'kto.jsonl'), '--out', join(dir, 'kto'), '--steps', '3', '--json']);
     expect(r.err).toBe('');
     expect(JSON.parse(r.out)).toMatchObject({ method: 'kto', steps: 3, examples: 600 });
   });
   it('a NaN loss fails with the step and the reason and keeps the last good adapter', async () => {
     const out = join(dir, 'nan');
-    const r = await run(['optimize', 'dpo', '--policy', join(dir, 'nan-base'), '--data', join(dir, 'train.jsonl'), '--out', out, '--steps', '5']);
+    const r = await run(['optimize', 'dpo', '--local', '--policy', join(dir, 'nan-base'), '--data', join(dir, 'train.jsonl'), '--out', out, '--steps', '5']);
     expect(r.code).toBe(1);
     expect(r.err).toContain('tuneloop: FAILED: training diverged at step 0: loss is NaN (adapter of the last good step kept in');
     expect(JSON.parse(await readFile(join(out, 'optimize.json'), 'utf8'))).toMatchObject({ status: 'failed', failedStep: 0, reason: 'loss is NaN' });
@@ -93,11 +93,11 @@ describe('tuneloop optimize', () => {
   });
   it('refuses beta <= 0 and an unknown loss type with exit 2', async () => {
     const base = ['--policy', join(dir, 'base'), '--data', join(dir, 'train.jsonl'), '--out', join(dir, 'x')];
-    const b = await run(['optimize', 'dpo', ...base, '--beta', '0']);
+    const b = await run(['optimize', 'dpo', '--local', ...base, '--beta', '0']);
     expect([b.code, b.err]).toEqual([2, 'tuneloop: beta: must be > 0, got 0\n']);
-    const l = await run(['optimize', 'dpo', ...base, '--loss-type', 'xyz']);
+    const l = await run(['optimize', 'dpo', '--local', ...base, '--loss-type', 'xyz']);
     expect([l.code, l.err]).toEqual([2, "tuneloop: lossType: must be one of 'sigmoid', 'hinge', 'ipo', 'robust', got 'xyz'\n"]);
-    const bad = await run(['optimize', 'orpo', '--policy', join(dir, 'base'), '--data', join(dir, 'bad.jsonl'), '--out', join(dir, 'x')]);
+    const bad = await run(['optimize', 'orpo', '--local', '--policy', join(dir, 'base'), '--data', join(dir, 'bad.jsonl'), '--out', join(dir, 'x')]);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('bad.jsonl: line 4');
   });

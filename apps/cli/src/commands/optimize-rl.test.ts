@@ -34,7 +34,7 @@ afterAll(async () => {
 describe('tuneloop optimize grpo|best-of-n, rollout generate|verify', () => {
   it('optimize grpo writes a PEFT adapter and shows reward, pass rate, KL and clip ratio per step', async () => {
     const out = join(dir, 'grpo');
-    const r = await run(['optimize', 'grpo', '--policy', join(dir, 'policy'), '--data', join(dir, 'train.jsonl'), '--eval', join(dir, 'eval.jsonl'), '--out', out,
+    const r = await run(['optimize', 'grpo', '--local', '--policy', join(dir, 'policy'), '--data', join(dir, 'train.jsonl'), '--eval', join(dir, 'eval.jsonl'), '--out', out,
       '--steps', '2', '--group', '4', '--prompts', '2', '--max-new-tokens', '3', '--verifier', '{"type":"regex","pattern":"^[0-9]+$","fullMatch":true}', '--watch', '--json']);
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/\[2\/2\] reward \d\.\d{3} pass \d\.\d{3} kl \d\.\d{4} clip \d\.\d{3}/);
@@ -47,14 +47,14 @@ describe('tuneloop optimize grpo|best-of-n, rollout generate|verify', () => {
 
   it('optimize best-of-n writes a PEFT adapter', async () => {
     const out = join(dir, 'bon');
-    const r = await run(['optimize', 'best-of-n', '--policy', join(dir, 'policy'), '--data', join(dir, 'train.jsonl'), '--out', out, '--n', '4', '--steps', '2', '--max-new-tokens', '3', '--verifier', '{"type":"regex","pattern":"^[0-9]"}', '--json']);
+    const r = await run(['optimize', 'best-of-n', '--local', '--policy', join(dir, 'policy'), '--data', join(dir, 'train.jsonl'), '--out', out, '--n', '4', '--steps', '2', '--max-new-tokens', '3', '--verifier', '{"type":"regex","pattern":"^[0-9]"}', '--json']);
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(r.out).finalMetrics.kept).toBeGreaterThanOrEqual(0);
     expect(existsSync(join(out, 'adapter_model.safetensors'))).toBe(true);
   });
 
   it('bad input exits 2 naming the field', async () => {
-    const base = ['optimize', 'grpo', '--policy', join(dir, 'policy'), '--data', join(dir, 'train.jsonl'), '--out', join(dir, 'bad')];
+    const base = ['optimize', 'grpo', '--local', '--policy', join(dir, 'policy'), '--data', join(dir, 'train.jsonl'), '--out', join(dir, 'bad')];
     const a = await run([...base, '--group', '1']);
     expect(a.code).toBe(2);
     expect(a.err).toMatch(/groupSize: must be an integer >= 2, got 1/);

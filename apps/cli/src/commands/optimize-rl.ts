@@ -1,12 +1,22 @@
-// `tuneloop optimize grpo|best-of-n --policy DIR --data F.jsonl --out DIR`: RL fine-tuning of a LoRA policy with
-// a verifier (GRPO, or best-of-N rejection sampling + SFT), run in this process; rows are {prompt, reference}
-// (or TRL {prompt, completion}: the completion is the reference). Adds subcommands to `optimize` (optimize.ts).
+// `tuneloop optimize grpo|ppo|best-of-n --policy REF --data F.jsonl [--watch]`: RL fine-tuning of a LoRA policy with
+// a verifier (GRPO, or best-of-N rejection sampling + SFT) or a reward model (PPO), as a preference-optimizer job
+// (the default; live reward / pass rate / KL / clip ratio per step with --watch), or with `--local --out DIR` in
+// this process. Rows are {prompt, answer} (also `reference`, or TRL {prompt, completion}: the completion is the
+// reference). Adds subcommands to `optimize` (optimize.ts).
 import type { Command } from 'commander';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { JobSpec } from '@tuneloop/proto';
 import { CliError, emit } from '../output.ts';
+import { dataUriOf, refOf, submit } from './optimize-service.ts';
 
-interface RlOpts { policy: string; data: string; out: string; eval?: string; verifier: string; steps: number; lr: number; rank: number; seed: number; group: number; prompts: number; maxNewTokens: number; beta: number; lossType: string; n: number; threshold?: number; watch?: boolean; json?: boolean }
+type Method = 'grpo' | 'best-of-n' | 'ppo';
+
+interface RlOpts {
+  policy: string; data: string; out?: string; eval?: string; verifier: string; steps: number; lr: number; rank: number; seed: number; group: number; prompts: number; maxNewTokens: number;
+  beta: number; lossType: string; n: number; threshold?: number; rewardModel?: string; klCoef?: number; klTarget?: number; klHorizon?: number; ppoEpochs?: number;
+  local?: boolean; addr?: string; output?: string; initAdapter?: string; method?: string; checkpointEvery?: number; key?: string; watch?: boolean; json?: boolean;
+}
 
 const num = (v: string) => {
   const x = Number(v);
@@ -28,10 +38,10 @@ export async function readPromptRows(file: string, flag: string): Promise<{ prom
     } catch (e) {
       throw new CliError(`${flag}: ${path.basename(file)} line ${i + 1}: invalid JSON (${(e as Error).message})`, 2);
     }
-    const ref = o.reference ?? o.completion;
+    const ref = o.answer ?? o.reference ?? o.completion;
     if (typeof o.prompt !== 'string' || o.prompt === '') throw new CliError(`${flag}: ${path.basename(file)} line ${i + 1}: prompt: must be a non-empty string`, 2);
-    if (ref !== undefined && typeof ref !== 'string') throw new CliError(`${flag}: ${path.basename(file)} line ${i + 1}: reference: must be a string`, 2);
-    rows.push({ prompt: o.prompt, reference: ref as string | undefined });
+    if (ref !== undefined && typeof ref !== 'string' && typeof ref !== 'number') throw new CliError(`${flag}: ${path.basename(file)} line ${i + 1}: reference: must be a string`, 2);
+    rows.push({ prompt: o.prompt, reference: ref === undefined ? undefined : String(ref) });
   });
   if (rows.length === 0) throw new CliError(`${flag}: ${file} holds no rows`, 2);
   return rows;
@@ -46,11 +56,63 @@ async function inputErrors<T>(fn: () => T | Promise<T>): Promise<T> {
   }
 }
 
-async function runRl(method: 'grpo' | 'best-of-n', o: RlOpts) {
+/** A reward-model folder (`tuneloop reward train --out`): the trunk + score.safetensors, as a scorer of (prompt, completion). */
+async function localRewardModel(dir: string) {
+  const [tf, { loadModel }, model, obj] = await Promise.all([import('@tensorflow/tfjs-core'), import('@tuneloop/files'), import('@tuneloop/model'), import('@tuneloop/objectives')]);
+  const loaded = await loadModel(dir);
+  const bytes = await readFile(path.join(dir, 'score.safetensors')).catch(() => {
+    throw new CliError(`--reward-model: ${dir} has no score.safetensors (not a reward model folder)`, 2);
+  });
+  const raw = model.parseSafetensors(new Uint8Array(bytes)).tensors.get(model.REWARD_HEAD_NAME);
+  if (!raw || !loaded.tokenizer) throw new CliError(`--reward-model: ${dir} has no '${model.REWARD_HEAD_NAME}' tensor or no tokenizer.json`, 2);
+  const head = model.tensorFromRaw(raw);
+  const rm = new model.RewardModel(loaded.model, { head });
+  head.dispose();
+  const tok = loaded.tokenizer;
+  const enc = (t: string) => (t === '' ? [] : tok.encode(t, { addSpecialTokens: false }));
+  const score = (prompts: string[], completions: string[]) => {
+    const seqs = prompts.map((p, i) => [...(tok.bosTokenId === undefined ? [] : [tok.bosTokenId]), ...enc(p), ...enc(completions[i]), ...(tok.eosTokenId === undefined ? [] : [tok.eosTokenId])]);
+    const s = tf.tidy(() => rm.scores(obj.packSequences(seqs, tok.padTokenId ?? 0)));
+    const out = [...s.dataSync()];
+    s.dispose();
+    return out;
+  };
+  return { score, dispose: () => (rm.dispose(), loaded.model.dispose()) };
+}
+
+/** The StartOptimization request of an RL command. */
+async function rlRequest(method: Method, o: RlOpts) {
+  const { StartOptimizationRequest, GrpoConfig, PpoConfig, BestOfNConfig } = await import('@tuneloop/proto');
+  const sampling = { maxNewTokens: o.maxNewTokens, temperature: 0, topP: 0, topK: 0, seed: 0, stop: [] };
+  const verifier = { json: o.verifier.trim().startsWith('{') ? o.verifier : JSON.stringify({ type: o.verifier }) };
+  if (method === 'grpo' && o.beta < 0) throw new CliError(`beta: must be >= 0, got ${o.beta}`, 2);
+  const objective: JobSpec['objective'] =
+    method === 'grpo'
+      ? { $case: 'grpo' as const, value: GrpoConfig.fromPartial({ groupSize: o.group, beta: o.beta, lossType: o.lossType, verifier, sampling }) }
+      : method === 'ppo'
+        ? { $case: 'ppo' as const, value: PpoConfig.fromPartial({ rewardModel: o.rewardModel ? refOf(o.rewardModel, '--reward-model') : undefined, initKlCoef: o.klCoef ?? 0, targetKl: o.klTarget ?? 0, klHorizon: o.klHorizon ?? 0, ppoEpochs: o.ppoEpochs ?? 0, sampling }) }
+        : { $case: 'bestOfN' as const, value: BestOfNConfig.fromPartial({ n: o.n, verifier, sampling, threshold: o.threshold }) };
+  return StartOptimizationRequest.fromPartial({
+    spec: {
+      baseModel: refOf(o.policy, '--policy'),
+      initAdapter: o.initAdapter ? refOf(o.initAdapter, '--init-adapter') : undefined,
+      outputName: o.output ?? '',
+      dataset: { uri: dataUriOf(o.data, '--data'), format: 5 },
+      training: { learningRate: o.lr, maxSteps: o.steps, batchSize: method === 'best-of-n' ? 16 : o.prompts, seed: o.seed },
+      objective,
+    },
+    idempotencyKey: o.key ?? '',
+    options: { method: o.method ?? '', rank: o.initAdapter ? 0 : o.rank, checkpointEvery: o.checkpointEvery ?? 0, evalDataset: o.eval ? { uri: dataUriOf(o.eval, '--eval'), format: 5 } : undefined },
+  });
+}
+
+async function runRl(method: Method, o: RlOpts & { out: string }) {
   const [{ initBackend }, files, peft, rl, ver] = await Promise.all([
     import('@tuneloop/engine'), import('@tuneloop/files'), import('@tuneloop/peft'), import('@tuneloop/rl'), import('@tuneloop/verifiers'),
   ]);
-  const verifier = await inputErrors(() => ver.createVerifier(o.verifier));
+  if (method === 'ppo' && o.eval) throw new CliError('--eval: greedy pass@1 needs a verifier (grpo, best-of-n)', 2);
+  const verifier = await inputErrors(() => ver.createVerifier(method === 'ppo' ? 'numeric' : o.verifier));
+  const rmScorer = method === 'ppo' ? await localRewardModel(o.rewardModel ?? '') : undefined;
   const prompts = await readPromptRows(o.data, '--data');
   const evalRows = o.eval ? await readPromptRows(o.eval, '--eval') : null;
   const info = await initBackend({ quiet: true });
@@ -76,6 +138,21 @@ async function runRl(method: 'grpo' | 'best-of-n', o: RlOpts) {
       },
     });
     final = hist[hist.length - 1].metrics;
+  } else if (method === 'ppo') {
+    const config = { steps: o.steps, promptsPerStep: o.prompts, lr: o.lr, klCoef: o.klCoef, klTarget: o.klTarget, klHorizon: o.klHorizon, ppoEpochs: o.ppoEpochs, maxNewTokens: o.maxNewTokens, seed: o.seed };
+    try {
+      const r = await inputErrors(() => rl.trainPpo({
+        model, variables: pm.trainableVariables(), tokenizer: tok, prompts, score: rmScorer!.score, config,
+        onStep: (m) => {
+          const x = m.metrics;
+          if (o.watch) process.stderr.write(`\r[${m.step + 1}/${o.steps}] reward ${x.score.toFixed(3)} kl ${x.kl.toFixed(4)} kl_coef ${x.kl_coef.toFixed(4)} clip ${x['policy/clipfrac_avg'].toFixed(3)} `);
+        },
+      }));
+      r.valueHead.dispose();
+      final = r.history[r.history.length - 1].metrics;
+    } finally {
+      rmScorer!.dispose();
+    }
   } else {
     const r = await inputErrors(() => rl.bestOfN({
       model, variables: pm.trainableVariables(), tokenizer: tok, prompts, verifier,
@@ -100,21 +177,40 @@ async function runRl(method: 'grpo' | 'best-of-n', o: RlOpts) {
 
 export function register(program: Command): void {
   const opt = program.commands.find((c) => c.name() === 'optimize') ?? program.command('optimize').description('Policy optimization of a LoRA policy (runs locally).');
-  for (const method of ['grpo', 'best-of-n'] as const) {
+  const describe: Record<Method, string> = {
+    grpo: 'GRPO with a verifier on prompt JSONL; stores a PEFT LoRA adapter (--local: writes it to --out)',
+    ppo: 'PPO / RLHF with a reward model on prompt JSONL; stores a PEFT LoRA adapter (--local: writes it to --out)',
+    'best-of-n': 'best-of-N rejection sampling + SFT on the winners; stores a PEFT LoRA adapter (--local: writes it to --out)',
+  };
+  for (const method of ['grpo', 'ppo', 'best-of-n'] as const) {
     const c = opt
       .command(method)
-      .description(method === 'grpo' ? 'GRPO with a verifier on prompt JSONL; writes a PEFT LoRA adapter' : 'best-of-N rejection sampling + SFT on the winners; writes a PEFT LoRA adapter')
-      .requiredOption('--policy <dir>', 'policy model folder (the reference is the policy with the adapter disabled)')
-      .requiredOption('--data <file>', 'training prompts, JSONL {prompt, reference}')
-      .requiredOption('--out <dir>', 'adapter output folder')
+      .description(describe[method])
+      .requiredOption('--policy <ref|dir>', 'policy: name@version in the model store, or a model folder (--local: a folder); the reference is the starting policy')
+      .requiredOption('--data <file>', 'training prompts, JSONL {prompt, answer}')
+      .option('--out <dir>', 'adapter output folder (--local)')
       .option('--eval <file>', 'held-out prompts: greedy pass@1 before and after')
-      .option('--verifier <spec>', 'verifier name or JSON spec', 'numeric')
+      .option('--local', 'run in this process instead of submitting a job')
+      .option('--addr <host:port>', 'gRPC address of the services (default TUNELOOP_GRPC_ADDR)')
+      .option('--output <name>', 'adapter name in the model store (default <policy>-<objective>)')
+      .option('--init-adapter <ref|dir>', 'continue from this adapter')
+      .option('--method <name>', 'PEFT method (default lora)')
+      .option('--checkpoint-every <n>', 'checkpoint every N steps (default 10)', num)
+      .option('--key <idempotency-key>', 'same key, same job (safe retries)')
       .option('--max-new-tokens <n>', 'tokens per completion', num, 8)
-      .option('--steps <n>', method === 'grpo' ? 'generation batches' : 'SFT steps on the winners', num, 40)
+      .option('--steps <n>', method === 'best-of-n' ? 'SFT steps on the winners' : 'generation batches', num, 40)
       .option('--lr <x>', 'learning rate', num, 3e-3)
       .option('--rank <r>', 'LoRA rank', num, 8)
       .option('--seed <n>', 'seed', num, 1);
-    if (method === 'grpo') {
+    if (method !== 'ppo') c.option('--verifier <spec>', 'verifier name or JSON spec', 'numeric');
+    if (method === 'ppo') {
+      c.requiredOption('--reward-model <ref|dir>', 'reward model: name@version in the model store or a folder (tuneloop reward train --out)')
+        .option('--prompts <p>', 'prompts per rollout batch', num, 16)
+        .option('--kl-coef <x>', 'initial (or fixed) KL coefficient (default 0.05)', num)
+        .option('--kl-target <x>', 'adaptive KL controller target, summed KL per sequence', num)
+        .option('--kl-horizon <n>', 'adaptive KL controller horizon (default 10000)', num)
+        .option('--ppo-epochs <n>', 'optimizer steps per batch (default 4)', num);
+    } else if (method === 'grpo') {
       c.option('--group <g>', 'completions per prompt (>= 2)', num, 8)
         .option('--prompts <p>', 'prompts per generation batch', num, 8)
         .option('--beta <b>', 'KL coefficient', num, 0)
@@ -125,7 +221,9 @@ export function register(program: Command): void {
     c.option('--watch', 'live progress on stderr (reward, pass rate, KL, clip ratio per step)')
       .option('--json', 'print JSON')
       .action(async (o: RlOpts) => {
-        const s = await runRl(method, o);
+        if (!o.local) return submit(await rlRequest(method, o), o);
+        if (!o.out) throw new CliError('--out: required with --local (the adapter folder)', 2);
+        const s = await runRl(method, o as RlOpts & { out: string });
         emit(!!o.json, s, (v) =>
           [
             `saved ${v.out} (${v.method}, ${v.steps} steps, ${v.seconds.toFixed(1)} s)`,

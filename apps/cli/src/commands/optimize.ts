@@ -1,13 +1,54 @@
-// `tuneloop optimize dpo|ipo|orpo|simpo|kto --policy DIR --data F.jsonl --out DIR`: preference optimization of
-// a LoRA policy on TRL JSONL (pairs, or KTO's {prompt, completion, label}), run in this process (the
-// preference-optimizer service's job path is not built); writes the adapter in PEFT format.
+// `tuneloop optimize dpo|ipo|orpo|simpo|kto --policy REF --data F.jsonl [--watch]`: preference optimization of a
+// LoRA policy on TRL JSONL (pairs, or KTO's {prompt, completion, label}) as a preference-optimizer job (the default:
+// REF is name@version in the model store or a folder the service can read; the adapter lands in the model store),
+// or with `--local --policy DIR --out DIR` in this process, writing the adapter in PEFT format.
 import type { Command } from 'commander';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { JobSpec } from '@tuneloop/proto';
 import { CliError, emit } from '../output.ts';
+import { dataUriOf, refOf, registerJobCommands, submit } from './optimize-service.ts';
 import { inputErrors, num, progressLine, readPreferences } from './reward.ts';
 
-interface OptimizeOpts { policy: string; data: string; out: string; eval?: string; lossType?: string; beta?: number; gamma?: number; steps: number; batchSize: number; lr: number; rank: number; seed: number; watch?: boolean; json?: boolean }
+interface OptimizeOpts {
+  policy: string; data: string; out?: string; eval?: string; lossType?: string; beta?: number; gamma?: number; labelSmoothing?: number; steps: number; batchSize: number; lr: number; rank: number; seed: number;
+  local?: boolean; addr?: string; output?: string; initAdapter?: string; method?: string; evalFraction?: number; evalEvery?: number; checkpointEvery?: number; key?: string; watch?: boolean; json?: boolean;
+}
+
+const LOSS_TYPES = ['sigmoid', 'hinge', 'ipo', 'robust'];
+
+/** The StartOptimization request of a preference command (checks what the wire cannot carry: beta 0, loss type names). */
+async function preferenceRequest(method: string, o: OptimizeOpts) {
+  const { StartOptimizationRequest, DpoLossType } = await import('@tuneloop/proto');
+  if (o.beta !== undefined && !(o.beta > 0)) throw new CliError(`beta: must be > 0, got ${o.beta}`, 2);
+  if (o.eval) throw new CliError('--eval: only with --local (the service holds out --eval-fraction of --data and reports eval_* metrics)', 2);
+  const lossType = o.lossType ?? 'sigmoid';
+  if (method === 'dpo' && !LOSS_TYPES.includes(lossType)) throw new CliError(`lossType: must be one of ${LOSS_TYPES.map((t) => `'${t}'`).join(', ')}, got '${lossType}'`, 2);
+  const beta = o.beta ?? 0;
+  const ls = o.labelSmoothing ?? 0;
+  const objective: JobSpec['objective'] =
+    method === 'ipo' || (method === 'dpo' && lossType === 'ipo')
+      ? { $case: 'ipo' as const, value: { tau: beta } }
+      : method === 'dpo'
+        ? { $case: 'dpo' as const, value: { beta, lossType: { sigmoid: DpoLossType.SIGMOID, hinge: DpoLossType.HINGE, robust: DpoLossType.ROBUST }[lossType as 'sigmoid'], labelSmoothing: ls } }
+        : method === 'orpo'
+          ? { $case: 'orpo' as const, value: { lambda: beta } }
+          : method === 'simpo'
+            ? { $case: 'simpo' as const, value: { beta, gamma: o.gamma ?? 0, labelSmoothing: ls, cpoAlpha: 0 } }
+            : { $case: 'kto' as const, value: { beta, desirableWeight: 0, undesirableWeight: 0 } };
+  return StartOptimizationRequest.fromPartial({
+    spec: {
+      baseModel: refOf(o.policy, '--policy'),
+      initAdapter: o.initAdapter ? refOf(o.initAdapter, '--init-adapter') : undefined,
+      outputName: o.output ?? '',
+      dataset: { uri: dataUriOf(o.data, '--data') },
+      training: { learningRate: o.lr, maxSteps: o.steps, batchSize: o.batchSize, seed: o.seed },
+      objective,
+    },
+    idempotencyKey: o.key ?? '',
+    options: { method: o.method ?? '', rank: o.initAdapter ? 0 : o.rank, evalFraction: o.evalFraction ?? 0, evalEvery: o.evalEvery ?? 0, checkpointEvery: o.checkpointEvery ?? 0 },
+  });
+}
 
 async function readKto(file: string) {
   const { parseKtoJsonl } = await import('@tuneloop/datasets');
@@ -15,9 +56,9 @@ async function readKto(file: string) {
   return inputErrors(() => parseKtoJsonl(text, { source: path.basename(file) }));
 }
 
-async function optimize(method: string, o: OptimizeOpts) {
+async function optimize(method: string, o: OptimizeOpts & { out: string }) {
   const [{ initBackend }, files, peft, obj] = await Promise.all([import('@tuneloop/engine'), import('@tuneloop/files'), import('@tuneloop/peft'), import('@tuneloop/objectives')]);
-  const config = { method, lossType: o.lossType, beta: o.beta, gamma: o.gamma, steps: o.steps, batchSize: o.batchSize, lr: o.lr, seed: o.seed } as import('@tuneloop/objectives').PreferenceTrainConfig;
+  const config = { method, lossType: o.lossType, beta: o.beta, gamma: o.gamma, labelSmoothing: o.labelSmoothing, steps: o.steps, batchSize: o.batchSize, lr: o.lr, seed: o.seed } as import('@tuneloop/objectives').PreferenceTrainConfig;
   await inputErrors(() => obj.resolvePreferenceConfig(config));
   const firstLine = (await readFile(o.data, 'utf8').catch((e: Error) => { throw new CliError(`--data: cannot read ${o.data} (${e.message})`, 2); })).split('\n').find((l) => l.trim() !== '') ?? '';
   const unpairedFile = method === 'kto' && /"label"\s*:/.test(firstLine);
@@ -62,16 +103,27 @@ async function optimize(method: string, o: OptimizeOpts) {
 }
 
 export function register(program: Command): void {
-  const opt = program.command('optimize').description('Preference optimization of a LoRA policy: DPO, IPO, ORPO, SimPO, KTO (runs locally).');
+  const opt = program.command('optimize').description('Policy optimization jobs: DPO, IPO, ORPO, SimPO, KTO, GRPO, PPO, best-of-N (through the preference-optimizer service; --local runs in this process).');
+  registerJobCommands(opt);
   for (const method of ['dpo', 'ipo', 'orpo', 'simpo', 'kto']) {
     const c = opt
       .command(method)
-      .description(`${method.toUpperCase()} on TRL preference JSONL${method === 'kto' ? ' (or {prompt, completion, label})' : ''}; writes a PEFT LoRA adapter`)
-      .requiredOption('--policy <dir>', 'policy (and reference) model folder')
-      .requiredOption('--data <file>', 'training data, JSONL')
-      .requiredOption('--out <dir>', 'adapter output folder')
-      .option('--eval <file>', 'held-out pairs: implicit-reward accuracy and win rate before and after');
+      .description(`${method.toUpperCase()} on TRL preference JSONL${method === 'kto' ? ' (or {prompt, completion, label})' : ''}; stores a PEFT LoRA adapter (--local: writes it to --out)`)
+      .requiredOption('--policy <ref|dir>', 'policy (and reference): name@version in the model store, or a model folder (--local: a folder)')
+      .requiredOption('--data <file>', 'training data, JSONL (or labeling://<project>?round=N through the service)')
+      .option('--out <dir>', 'adapter output folder (--local)')
+      .option('--eval <file>', 'held-out pairs: implicit-reward accuracy and win rate before and after (--local)')
+      .option('--local', 'run in this process instead of submitting a job')
+      .option('--addr <host:port>', 'gRPC address of the services (default TUNELOOP_GRPC_ADDR)')
+      .option('--output <name>', 'adapter name in the model store (default <policy>-<objective>)')
+      .option('--init-adapter <ref|dir>', 'continue from this adapter (the starting policy and the reference)')
+      .option('--method <name>', 'PEFT method (default lora; full possible)')
+      .option('--eval-fraction <x>', 'held-out share of --data for eval_* metrics (default 0.1)', num)
+      .option('--eval-every <n>', 'evaluate every N steps (default: start and end)', num)
+      .option('--checkpoint-every <n>', 'checkpoint every N steps (default 10)', num)
+      .option('--key <idempotency-key>', 'same key, same job (safe retries)');
     if (method === 'dpo') c.option('--loss-type <t>', 'sigmoid, hinge, ipo or robust', 'sigmoid');
+    if (method === 'dpo' || method === 'simpo') c.option('--label-smoothing <x>', 'robust DPO / SimPO label smoothing', num);
     if (method === 'simpo') c.option('--gamma <g>', 'target margin (default 1)', num);
     c.option('--beta <b>', 'beta (default 0.1; simpo 2)', num)
       .option('--steps <n>', 'optimizer steps', num, 100)
@@ -79,10 +131,12 @@ export function register(program: Command): void {
       .option('--lr <x>', 'peak learning rate', num, 5e-3)
       .option('--rank <r>', 'LoRA rank', num, 8)
       .option('--seed <n>', 'seed', num, 1)
-      .option('--watch', 'progress on stderr')
-      .option('--json', 'print JSON')
+      .option('--watch', 'follow the job: loss, accuracy and margin per step on stderr')
+      .option('--json', 'print JSON (with --watch: one event per line, then the job)')
       .action(async (o: OptimizeOpts) => {
-        const s = await optimize(method, o);
+        if (!o.local) return submit(await preferenceRequest(method, o), o);
+        if (!o.out) throw new CliError('--out: required with --local (the adapter folder)', 2);
+        const s = await optimize(method, o as OptimizeOpts & { out: string });
         emit(!!o.json, s, (v) =>
           [
             `saved ${v.out} (${v.method}${v.lossType ? `/${v.lossType}` : ''}, beta ${v.beta}, ${v.steps} steps, loss ${v.finalMetrics.loss.toFixed(4)})`,
