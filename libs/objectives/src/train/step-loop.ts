@@ -64,8 +64,10 @@ export async function runSteps(
         for (const [k, t] of Object.entries(out.metrics)) metrics[k] = t.size === 0 ? NaN : tf.tidy(() => tf.mean(t).dataSync()[0]);
         return out.loss;
       }, variables);
+      // a variable the loss does not reach (e.g. the LM head under a reward model's score head) has no gradient: skipped
+      const reached = variables.filter((v) => grads[v.name] != null);
       const named: Record<string, tf.Tensor> = {};
-      for (const v of variables) named[v.name] = grads[v.name];
+      for (const v of reached) named[v.name] = grads[v.name];
       const loss = value.dataSync()[0];
       if (!Number.isFinite(loss)) {
         tf.dispose([value, ...Object.values(grads)]);
@@ -76,7 +78,7 @@ export async function runSteps(
         tf.dispose([value, ...Object.values(grads), ...Object.values(clipped.grads)]);
         throw new TrainingDivergedError(step, `gradient norm is ${clipped.norm}`);
       }
-      opt.apply(variables, variables.map((v) => clipped.grads[v.name]), lr);
+      opt.apply(reached, reached.map((v) => clipped.grads[v.name]), lr);
       tf.dispose([value, ...Object.values(grads), ...Object.values(clipped.grads)]);
       const info = { step, lr, gradNorm: clipped.norm, metrics };
       history.push(info);
