@@ -66,7 +66,7 @@ async function finish(done: JobDone, ctx: FinishContext<OptimizeJobSpec>, storeT
   const r = done.result as unknown as OptimizeResult;
   const target = storeTarget();
   if (!target) throw new Error('no model store configured (TUNELOOP_MODEL_STORE_ADDR)');
-  const metrics = Object.fromEntries(Object.entries(done.metrics ?? {}).filter(([k, v]) => Number.isFinite(v) && !k.includes('/')));
+  const metrics = Object.fromEntries(Object.entries(done.metrics ?? {}).filter(([, v]) => Number.isFinite(v)));
   const stored = await storeAdapter(target, { baseDir: r.baseDir, adapterDir: r.adapterDir, name: r.outputName, version: ctx.jobId, metrics: { ...metrics, final_loss: r.finalLoss } });
   const output = { name: stored.name, version: stored.version, baseModel: stored.baseModel, dir: r.adapterDir };
   return {
