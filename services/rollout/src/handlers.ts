@@ -11,15 +11,16 @@ import {
   type GenerateRequest,
   type GenerateResponse,
   type ModelStoreServiceClient,
+  type RewardModelServiceClient,
   type SamplingParams,
   type VerifyRequest,
   type VerifyResponse,
 } from '@tuneloop/proto';
 import { InvalidArgumentError, UnavailableError, type CallContext } from '@tuneloop/service-kit';
-import { createVerifier, type Verifier } from '@tuneloop/verifiers';
 import { dispatchGroups } from './dispatcher.ts';
 import { policyKey, pullShape, readShape, resolvePolicy, type PolicySpec } from './policy.ts';
 import { StreamError, streamGenerate } from './stream.ts';
+import { verifierOf } from './verifier-spec.ts';
 
 /** Request limits (INVALID_ARGUMENT beyond them). */
 export const LIMITS = {
@@ -34,21 +35,6 @@ export const LIMITS = {
   maxSequences: 4096, // prompts x group_size
   maxItems: 4096, // Verify
 } as const;
-
-/** Rethrows a library input error (code 'INVALID_ARGUMENT') as the gRPC error; others pass through. */
-function asGrpc<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if ((err as { code?: unknown }).code === 'INVALID_ARGUMENT') throw new InvalidArgumentError((err as { field?: string }).field ?? 'request', (err as Error).message.replace(/^[^:]*: /, ''));
-    throw err;
-  }
-}
-
-function verifierOf(req: { verifierJson: string }): Verifier {
-  if (!req.verifierJson) throw new InvalidArgumentError('verifier_json', 'required (a verifier spec as JSON, e.g. {"type":"numeric"})');
-  return asGrpc(() => createVerifier(req.verifierJson, {}));
-}
 
 const FINISH = { eos: FinishReason.STOP, stop: FinishReason.STOP_STRING, length: FinishReason.LENGTH } as const;
 
@@ -92,6 +78,7 @@ export function encodeChecked(tok: Tokenizer, config: ModelConfig, text: string,
 
 export interface HandlerOptions {
   storeClient: () => ModelStoreServiceClient;
+  rewardModelClient: () => RewardModelServiceClient; // for reward-model verifiers
   passThreshold?: number; // Verify: passed = score >= this; default 1
   streamIdleTimeoutMs?: number;
 }
@@ -120,7 +107,7 @@ export function rolloutHandlers(bus: Bus, home: string, o: HandlerOptions) {
 
   return {
     async verify(req: VerifyRequest): Promise<VerifyResponse> {
-      const v = verifierOf(req);
+      const v = verifierOf(req, o.rewardModelClient);
       if (req.items.length === 0) throw new InvalidArgumentError('items', 'must hold at least 1 item');
       if (req.items.length > LIMITS.maxItems) throw new InvalidArgumentError('items', `at most ${LIMITS.maxItems} items, got ${req.items.length}`);
       const results = [];
@@ -177,7 +164,7 @@ export function rolloutHandlers(bus: Bus, home: string, o: HandlerOptions) {
       if (req.prompts.length === 0) throw new InvalidArgumentError('prompts', 'must hold at least 1 prompt');
       if (req.prompts.length > LIMITS.maxPrompts) throw new InvalidArgumentError('prompts', `at most ${LIMITS.maxPrompts} prompts, got ${req.prompts.length}`);
       if (req.prompts.length * g > LIMITS.maxSequences) throw new InvalidArgumentError('group_size', `prompts x group_size must be <= ${LIMITS.maxSequences}, got ${req.prompts.length} x ${g}`);
-      const verifier = verifierOf(req);
+      const verifier = verifierOf(req, o.rewardModelClient);
       const policy = await policyOf(req);
       const { tokenizer, config } = await shapeOf(policy);
       const s = checkSampling(req.sampling, config);

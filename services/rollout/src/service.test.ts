@@ -14,6 +14,7 @@ import { loadModel, saveModel } from '@tuneloop/files';
 import { ARITH_SMALL, arithModelConfig, arithTokenizer, CausalLM, fromFloat32, generate, initWeights, serializeSafetensors } from '@tuneloop/model';
 import { connectStore, folderEntries, modelStore, responseOf, sendFolder } from '@tuneloop/model-store';
 import { decodeAdapterFiles, loadAdapter } from '@tuneloop/peft';
+import { rewardModelApi } from '@tuneloop/reward-model';
 import {
   GenerateGroupsRequest,
   GenerateGroupsResponse,
@@ -21,6 +22,7 @@ import {
   GenerateResponse,
   HealthCheckResponse_ServingStatus,
   HealthClient,
+  RewardModelServiceClient,
   RolloutServiceClient,
   VerifyRequest,
   VerifyResponse,
@@ -73,9 +75,13 @@ beforeAll(async () => {
   await makeModel(path.join(home, 'models', 'long'), 5, 512);
   await makeModel(path.join(home, 'upload', 'stored'), 6);
   await makeAdapter(path.join(home, 'upload', 'adapter'));
+  // a reward model folder: the trunk plus a `score.weight` [1, d] head
+  await makeModel(path.join(home, 'rm'), 9);
+  const head = createRng(10);
+  await writeFile(path.join(home, 'rm', 'score.safetensors'), serializeSafetensors(new Map([['score.weight', fromFloat32(Float32Array.from({ length: 32 }, () => head.next() - 0.5), 'F32', [1, 32])]]), { format: 'pt' }));
   bus = await connectBus({ url: NATS, name: 'rollout-svc-test', prefix });
   await provision(bus, { prefix, storage: 'memory' });
-  svc = await startTestServices([modelStore, rollout], { TUNELOOP_HOME: home, TUNELOOP_NATS_PREFIX: prefix, TUNELOOP_NATS_URL: NATS, TUNELOOP_MODEL_STORE_BACKEND: 'fs' });
+  svc = await startTestServices([modelStore, rewardModelApi, rollout], { TUNELOOP_HOME: home, TUNELOOP_NATS_PREFIX: prefix, TUNELOOP_NATS_URL: NATS, TUNELOOP_MODEL_STORE_BACKEND: 'fs' });
   client = new RolloutServiceClient(svc.target, credentials.createInsecure());
   // the store holds 'stored' (not under models/) and a LoRA adapter trained on it
   const store = connectStore(svc.target);
@@ -177,6 +183,41 @@ describe('rollout service', () => {
     const b = await verify({ verifierJson: JSON.stringify({ type: 'json_schema', schema: { type: 'nope' } }), items: [{ prompt: 'p', completion: '{}', reference: '' }] });
     expect(b.err?.code).toBe(status.INVALID_ARGUMENT);
     expect(b.err?.details).toMatch(/^verifier\.schema: is not a valid JSON Schema/);
+  });
+
+  it('Verify takes the typed verifier field (exact_answer pattern, json_schema, json) and names its bad fields', async () => {
+    const items = [{ prompt: 'q', completion: 'answer: 42.', reference: '42' }, { prompt: 'q', completion: 'answer: 41', reference: '42' }];
+    const a = await verify({ verifier: { kind: { $case: 'exactAnswer', value: { answerPattern: 'answer: (\\d+)' } }, json: '' }, items });
+    expect(a.err).toBeNull();
+    expect(a.res!.results.map((r) => r.score)).toEqual([1, 0]);
+    const b = await verify({ verifier: { kind: { $case: 'jsonSchema', value: { schemaJson: '{"type":"object","required":["x"]}' } }, json: '' }, items: [{ prompt: 'q', completion: '{"x":1}', reference: '' }, { prompt: 'q', completion: '{}', reference: '' }] });
+    expect(b.res!.results.map((r) => r.score)).toEqual([1, 0]);
+    const c = await verify({ verifier: { json: '{"type":"numeric"}' }, items });
+    expect(c.res!.results.map((r) => r.score)).toEqual([1, 0]);
+    const d = await verify({ verifier: { kind: { $case: 'jsonSchema', value: { schemaJson: '{nope' } }, json: '' }, items });
+    expect(d.err?.code).toBe(status.INVALID_ARGUMENT);
+    expect(d.err?.details).toMatch(/^verifier\.json_schema\.schema_json: is not valid JSON/);
+    const e = await verify({ items });
+    expect(e.err?.code).toBe(status.INVALID_ARGUMENT);
+    expect(e.err?.details).toMatch(/^verifier_json: required/);
+  });
+
+  it('Verify with a reward-model verifier scores through the reward-model Score RPC', async () => {
+    const items = [{ prompt: '1+2=', completion: '3', reference: '' }, { prompt: '1+2=', completion: '4', reference: '' }];
+    const rm = new RewardModelServiceClient(svc.target, credentials.createInsecure());
+    const want = await new Promise<number[]>((resolve, reject) =>
+      rm.score({ rewardModel: { name: path.join(home, 'rm'), version: '' }, items: items.map((i) => ({ prompt: i.prompt, completion: i.completion })) }, (e, r) => (e ? reject(e) : resolve(r.scores))),
+    );
+    rm.close();
+    const a = await verify({ verifier: { kind: { $case: 'rewardModel', value: { name: path.join(home, 'rm'), version: '' } }, json: '' }, items });
+    expect(a.err).toBeNull();
+    a.res!.results.forEach((r, i) => expect(r.score).toBeCloseTo(want[i], 6));
+    expect(want[0]).not.toBeCloseTo(want[1], 6);
+    const b = await verify({ verifierJson: JSON.stringify({ type: 'reward_model', model: path.join(home, 'rm') }), items });
+    b.res!.results.forEach((r, i) => expect(r.score).toBeCloseTo(want[i], 6));
+    const c = await verify({ verifierJson: '{"type":"reward_model"}', items });
+    expect(c.err?.code).toBe(status.INVALID_ARGUMENT);
+    expect(c.err?.details).toMatch(/^verifier\.model: required for reward_model/);
   });
 
   it('GenerateGroups returns G scored completions per prompt with per-token log-probs', async () => {
