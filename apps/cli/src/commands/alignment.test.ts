@@ -42,24 +42,24 @@ afterAll(async () => {
 describe('tuneloop reward', () => {
   it('trains, saves, evaluates and scores a reward model', async () => {
     const out = join(dir, 'rm');
-    const t = await run(['reward', 'train', '--base', join(dir, 'base'), '--data', join(dir, 'train.jsonl'), '--eval', join(dir, 'eval.jsonl'), '--out', out, '--steps', '30', '--margin', '--json']);
+    const t = await run(['reward', 'train', '--local', '--base', join(dir, 'base'), '--data', join(dir, 'train.jsonl'), '--eval', join(dir, 'eval.jsonl'), '--out', out, '--steps', '30', '--margin', '--json']);
     expect(t.err).toBe('');
     expect(t.code).toBe(0);
     const s = JSON.parse(t.out);
     expect(s.evalAccuracy).toBeGreaterThanOrEqual(0.85);
     for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'score.safetensors', 'reward_model.json']) expect(existsSync(join(out, f)), f).toBe(true);
-    const e = await run(['reward', 'eval', '--model', out, '--data', join(dir, 'eval.jsonl'), '--json']);
+    const e = await run(['reward', 'eval', '--local', '--model', out, '--data', join(dir, 'eval.jsonl'), '--json']);
     expect(e.code).toBe(0);
     expect(JSON.parse(e.out).accuracy).toBeCloseTo(s.evalAccuracy, 5); // the saved folder (merged LoRA + head) reproduces it
-    const sc = await run(['reward', 'score', '--model', out, '--prompt', '12+34=', '--response', '46 so yes', '47', '--json']);
+    const sc = await run(['reward', 'score', '--local', '--model', out, '--prompt', '12+34=', '--response', '46 so yes', '47', '--json']);
     const rows = JSON.parse(sc.out) as { score: number }[];
     expect(rows[0].score).toBeGreaterThan(rows[1].score);
-    const empty = await run(['reward', 'score', '--model', out, '--prompt', '1+1=', '--response', '']);
+    const empty = await run(['reward', 'score', '--local', '--model', out, '--prompt', '1+1=', '--response', '']);
     expect(empty.code).toBe(2);
     expect(empty.err).toContain('responses[0]: must not be empty');
   });
   it('refuses a bad preference file before training, naming the line', async () => {
-    const r = await run(['reward', 'train', '--base', join(dir, 'base'), '--data', join(dir, 'bad.jsonl'), '--out', join(dir, 'never')]);
+    const r = await run(['reward', 'train', '--local', '--base', join(dir, 'base'), '--data', join(dir, 'bad.jsonl'), '--out', join(dir, 'never')]);
     expect(r.code).toBe(2);
     expect(r.err).toBe('tuneloop: bad.jsonl: line 4: "chosen" and "rejected" are identical (a pair must differ)\n');
     expect(existsSync(join(dir, 'never'))).toBe(false);
