@@ -1,7 +1,7 @@
 // ScoreBatcher: concurrent callers share forward passes, answers keep their order, limits answer RESOURCE_EXHAUSTED.
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { ScoreBatcher } from './score-batcher.ts';
+import { lengthGroups, ScoreBatcher } from './score-batcher.ts';
 
 const sum = (s: number[]) => s.reduce((a, b) => a + b, 0);
 const limits = { maxBatchSize: 8, maxSequenceLength: 6, maxQueuedSequences: 20, maxWaitMs: 2 };
@@ -12,7 +12,7 @@ describe('ScoreBatcher', () => {
     const b = new ScoreBatcher((seqs) => {
       calls.push(seqs.length);
       return seqs.map(sum);
-    }, limits);
+    }, { ...limits, maxPadFraction: Infinity }); // one forward pass per flush (length grouping: next test)
     const reqs = Array.from({ length: 6 }, (_, i) => [[i, 1], [i, 2, 3]]);
     const out = await Promise.all(reqs.map((r) => b.score(r)));
     out.forEach((o, i) => expect(o).toEqual([i + 1, i + 5]));
@@ -24,12 +24,29 @@ describe('ScoreBatcher', () => {
     const b = new ScoreBatcher((seqs) => {
       calls.push(seqs.length);
       return seqs.map(sum);
-    }, { ...limits, maxWaitMs: 0, maxRequestsPerBatch: 1 });
+    }, { ...limits, maxWaitMs: 0, maxRequestsPerBatch: 1, maxPadFraction: Infinity });
     const out = await Promise.all(Array.from({ length: 5 }, (_, i) => b.score([[i], [i, 1]])));
     out.forEach((o, i) => expect(o).toEqual([i, i + 1]));
     expect(calls).toEqual([2, 2, 2, 2, 2]);
     expect(b.stats).toEqual({ batches: 5, requests: 5, sequences: 10, largestBatch: 2 });
     expect(() => new ScoreBatcher((s) => s.map(sum), { ...limits, maxRequestsPerBatch: 0 })).toThrow('maxRequestsPerBatch: must be an integer >= 1, got 0');
+  });
+  it('cuts a flush into forward passes of similar lengths (padding <= maxPadFraction of the real tokens)', async () => {
+    expect(lengthGroups([10, 30, 11, 31, 12], 0.25)).toEqual([[0, 2, 4], [1, 3]]);
+    expect(lengthGroups([10, 30, 11], Infinity)).toEqual([[0, 1, 2]]);
+    expect(lengthGroups([5, 5, 5, 5], 0)).toEqual([[0, 1, 2, 3]]);
+    expect(lengthGroups([], 0.25)).toEqual([]);
+    const calls: number[][] = [];
+    const b = new ScoreBatcher((seqs) => {
+      calls.push(seqs.map((q) => q.length));
+      return seqs.map(sum);
+    }, { ...limits, maxSequenceLength: 8 });
+    const short = [1, 1];
+    const long = [1, 1, 1, 1, 1, 1, 1, 1];
+    const out = await Promise.all([b.score([short, long]), b.score([long, short])]);
+    expect(out).toEqual([[2, 8], [8, 2]]);
+    expect(calls).toEqual([[2, 2], [8, 8]]);
+    expect(b.stats).toEqual({ batches: 2, requests: 2, sequences: 4, largestBatch: 2 });
   });
   it('refuses requests beyond the limits with RESOURCE_EXHAUSTED', async () => {
     const b = new ScoreBatcher((seqs) => seqs.map(sum), limits);

@@ -61,7 +61,8 @@ async function withService<T>(env: Record<string, string>, fn: (client: RewardMo
 
 const CALLERS = 32;
 const request = (c: number) =>
-  ScoreRequest.fromPartial({ rewardModel: { name: 'tiny-rm', version: '' }, items: [{ prompt: `${c}+1=`, completion: `${c + 1}` }, { prompt: `${c}+1=`, completion: `${c + 2} or so` }] });
+  // two sequence lengths close enough (9 and 12 tokens) to share a forward pass under the 25% padding limit
+  ScoreRequest.fromPartial({ rewardModel: { name: 'tiny-rm', version: '' }, items: [{ prompt: `${10 + c}+1=`, completion: `${11 + c}` }, { prompt: `${10 + c}+1=`, completion: `${12 + c} ok` }] });
 
 /** 32 concurrent gRPC callers, one request each (after one warm-up call that loads the model). */
 async function burst(client: RewardModelServiceClient) {
@@ -91,6 +92,6 @@ describe('Score batching over gRPC', () => {
     expect(() => scoreLimitsFromEnv({ TUNELOOP_SCORE_MAX_BATCH: '0' })).toThrow('TUNELOOP_SCORE_MAX_BATCH: must be an integer 1-4096, got "0"');
     expect(() => scoreLimitsFromEnv({ TUNELOOP_SCORE_MAX_WAIT_MS: '-1' })).toThrow('TUNELOOP_SCORE_MAX_WAIT_MS: must be a number 0-1000, got "-1"');
     expect(scoreLimitsFromEnv({})).toEqual({ maxBatchSize: 64, maxSequenceLength: 512, maxQueuedSequences: 4096, maxWaitMs: 2 });
-    expect(scoreLimitsFromEnv({ TUNELOOP_SCORE_BATCHING: 'off', TUNELOOP_SCORE_MAX_BATCH: '16' })).toMatchObject({ maxBatchSize: 16, maxWaitMs: 0, maxRequestsPerBatch: 1 });
+    expect(scoreLimitsFromEnv({ TUNELOOP_SCORE_BATCHING: 'off', TUNELOOP_SCORE_MAX_BATCH: '16' })).toMatchObject({ maxBatchSize: 16, maxWaitMs: 0, maxRequestsPerBatch: 1, maxPadFraction: Infinity });
   });
 });

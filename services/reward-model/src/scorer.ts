@@ -20,7 +20,7 @@ export const DEFAULT_SCORE_LIMITS: ScoreBatcherLimits = { maxBatchSize: 64, maxS
 
 /**
  * Score batching from the environment, validated (a RangeError naming the variable):
- * TUNELOOP_SCORE_BATCHING on|off (off: one request per forward pass, no wait; for comparisons),
+ * TUNELOOP_SCORE_BATCHING on|off (off: exactly one forward pass per request, no wait; for comparisons),
  * TUNELOOP_SCORE_MAX_BATCH 1-4096 (sequences per forward pass and per request, default 64),
  * TUNELOOP_SCORE_MAX_WAIT_MS 0-1000 (how long a lone request waits for company, default 2).
  */
@@ -41,7 +41,7 @@ export function scoreLimitsFromEnv(env: Record<string, string | undefined> = pro
     maxBatchSize: num('TUNELOOP_SCORE_MAX_BATCH', DEFAULT_SCORE_LIMITS.maxBatchSize, 1, 4096, true),
     maxWaitMs: num('TUNELOOP_SCORE_MAX_WAIT_MS', DEFAULT_SCORE_LIMITS.maxWaitMs, 0, 1000, false),
   };
-  return batching === 'off' ? { ...limits, maxWaitMs: 0, maxRequestsPerBatch: 1 } : limits;
+  return batching === 'off' ? { ...limits, maxWaitMs: 0, maxRequestsPerBatch: 1, maxPadFraction: Infinity } : limits;
 }
 
 const live = new Set<RewardScorer>();
