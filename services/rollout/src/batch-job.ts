@@ -40,6 +40,7 @@ export const BatchResultSchema = z.object({
   deliveryCount: z.number().int(),
   batchSequences: z.number().int().optional(), // sequences in the worker's generation call (batch mates included)
   completions: z.array(CompletionRecordSchema),
+  error: z.string().optional(), // the batch failed for good on the worker (the request fails now, not at its timeout)
 });
 export type BatchResult = z.infer<typeof BatchResultSchema>;
 
@@ -65,5 +66,5 @@ export type StreamSpec = z.infer<typeof StreamSpecSchema>;
 /** What a worker publishes on a stream's subject. */
 export type StreamEvent =
   | { type: 'token'; index: number; step: number; token: number; logprob: number; textDelta: string; finishReason?: 'eos' | 'stop' | 'length' }
-  | { type: 'error'; message: string }
+  | { type: 'error'; message: string; transport?: boolean }
   | { type: 'end'; worker: string; batchSequences: number };

@@ -21,7 +21,7 @@ export interface GroupsRequest {
   stop?: string[]; // stop strings
   batchSize?: number; // prompts per job; default 4
   requestId?: string;
-  timeoutMs?: number; // default 120 s
+  timeoutMs?: number; // default 10 min
   signal?: AbortSignal; // the caller went away: stop waiting (queued batches still run; results expire with the bucket TTL)
 }
 
@@ -31,6 +31,11 @@ export interface GroupsResult {
   workers: Record<string, number>; // batches stored per worker
   redelivered: number; // batches whose stored result came from a delivery > 1
   batchSequences: number[]; // per batch: sequences in the generation call that made it (> its own: merged)
+}
+
+/** A batch failed on a worker for good (after its retries): the request cannot complete. */
+export class RolloutBatchError extends Error {
+  override name = 'RolloutBatchError';
 }
 
 export function resultBucketName(bus: Bus): string {
@@ -62,6 +67,7 @@ export async function dispatchGroups(bus: Bus, req: GroupsRequest): Promise<Grou
     for await (const e of watcher) {
       if (e.operation !== 'PUT') continue;
       const r = BatchResultSchema.parse(decodeJson(e.value, e.key));
+      if (r.error !== undefined) throw new RolloutBatchError(`rollout ${requestId}: batch ${r.batch} failed on ${r.worker}: ${r.error}`);
       got.set(r.batch, r);
       if (got.size === batches.length) break;
     }
@@ -70,7 +76,7 @@ export async function dispatchGroups(bus: Bus, req: GroupsRequest): Promise<Grou
     await enqueue(bus, 'jobs.rollout.generate', { jobId: `${requestId}-${b.batch}`, kind: 'rollout.generate', spec: b }, { msgId: `rollout-${resultKey(requestId, b.batch)}` });
   }
   const timeout = new Promise<never>((_, reject) => {
-    const t = setTimeout(() => reject(new Error(`rollout ${requestId}: ${got.size}/${batches.length} batches after ${req.timeoutMs ?? 120_000} ms`)), req.timeoutMs ?? 120_000);
+    const t = setTimeout(() => reject(new Error(`rollout ${requestId}: ${got.size}/${batches.length} batches after ${req.timeoutMs ?? 600_000} ms`)), req.timeoutMs ?? 600_000);
     ac.signal.addEventListener('abort', () => clearTimeout(t));
     req.signal?.addEventListener('abort', () => reject(new Error(`rollout ${requestId}: cancelled`)), { once: true });
   });

@@ -16,8 +16,8 @@ import {
   type VerifyRequest,
   type VerifyResponse,
 } from '@tuneloop/proto';
-import { InvalidArgumentError, UnavailableError, type CallContext } from '@tuneloop/service-kit';
-import { dispatchGroups } from './dispatcher.ts';
+import { FailedPreconditionError, InvalidArgumentError, UnavailableError, type CallContext } from '@tuneloop/service-kit';
+import { dispatchGroups, RolloutBatchError } from './dispatcher.ts';
 import { policyKey, pullShape, readShape, resolvePolicy, type PolicySpec } from './policy.ts';
 import { StreamError, streamGenerate } from './stream.ts';
 import { verifierOf } from './verifier-spec.ts';
@@ -151,7 +151,7 @@ export function rolloutHandlers(bus: Bus, home: string, o: HandlerOptions) {
           };
         }
       } catch (err) {
-        if (err instanceof StreamError) throw new UnavailableError(`generation failed: ${err.message}`);
+        if (err instanceof StreamError) throw err.kind === 'worker' ? new FailedPreconditionError(`generation failed on the worker: ${err.message}`) : new UnavailableError(`generation failed: ${err.message}`);
         throw err;
       }
     },
@@ -169,9 +169,13 @@ export function rolloutHandlers(bus: Bus, home: string, o: HandlerOptions) {
       const { tokenizer, config } = await shapeOf(policy);
       const s = checkSampling(req.sampling, config);
       req.prompts.forEach((p, i) => encodeChecked(tokenizer, config, p.prompt, s.maxNewTokens, `prompts[${i}].prompt`));
+      const timeoutMs = ctx.deadline ? Math.max(1000, ctx.deadline.getTime() - Date.now()) : undefined;
       const res = await dispatchGroups(bus, {
         policy, prompts: req.prompts.map((p) => ({ prompt: p.prompt, reference: p.reference || undefined })), groupSize: g,
-        maxNewTokens: s.maxNewTokens, temperature: s.temperature, topK: s.topK, topP: s.topP, seed: s.seed, stop: s.stop, signal: ctx.signal,
+        maxNewTokens: s.maxNewTokens, temperature: s.temperature, topK: s.topK, topP: s.topP, seed: s.seed, stop: s.stop, signal: ctx.signal, timeoutMs,
+      }).catch((err: unknown) => {
+        if (err instanceof RolloutBatchError) throw new FailedPreconditionError(err.message);
+        throw err;
       });
       const groups = [];
       for (const [p, prompt] of req.prompts.entries()) {

@@ -2,7 +2,7 @@
 // GenerateGroups through the in-process worker; streaming Generate equal token for token to a non-streamed
 // generation (greedy and seeded sampling), cancelled mid-stream, and with a model-store policy (base + LoRA
 // adapter pulled into the worker's cache); bad input is INVALID_ARGUMENT naming the field (one test per case).
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
@@ -75,6 +75,9 @@ beforeAll(async () => {
   await makeModel(path.join(home, 'models', 'long'), 5, 512);
   await makeModel(path.join(home, 'upload', 'stored'), 6);
   await makeAdapter(path.join(home, 'upload', 'adapter'));
+  // a model folder without weights: requests validate (config + tokenizer) but no worker can load it
+  await mkdir(path.join(home, 'models', 'broken'), { recursive: true });
+  for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) await copyFile(path.join(home, 'models', 'tiny', f), path.join(home, 'models', 'broken', f)).catch(() => undefined);
   // a reward model folder: the trunk plus a `score.weight` [1, d] head
   await makeModel(path.join(home, 'rm'), 9);
   const head = createRng(10);
@@ -308,6 +311,17 @@ describe('rollout service', () => {
     const g = await groups({ policy: { base: { name: 'stored', version: storedVersion }, adapter: { name: 'lora-a', version: '' } }, prompts: [{ prompt: '2+2=', reference: '4' }], groupSize: 2, verifierJson: '{"type":"numeric"}', sampling: { maxNewTokens: 10, temperature: 0, topP: 1, topK: 0, seed: 0, stop: [] } });
     expect(g.err).toBeNull();
     expect(g.res!.groups[0].completions[0].tokenIds).toEqual(want[0].tokens);
+  });
+
+  it('GenerateGroups fails at once (FAILED_PRECONDITION) when no worker can load the policy, not at its timeout', async () => {
+    const t0 = Date.now();
+    const { err } = await groups({ policy: { base: { name: 'broken', version: '' } }, prompts: [{ prompt: '1+1=', reference: '2' }], groupSize: 2, verifierJson: '{"type":"numeric"}' });
+    expect(err?.code).toBe(status.FAILED_PRECONDITION);
+    expect(err?.details).toMatch(/batch 0 failed on .*broken/);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    const s = await stream({ policy: { base: { name: 'broken', version: '' } }, input: { $case: 'prompt', value: '1+1=' } });
+    expect(s.err?.code).toBe(status.FAILED_PRECONDITION);
+    expect(s.err?.details).toMatch(/^generation failed on the worker: .*broken/);
   });
 
   it('an unknown model is NOT_FOUND naming policy.base.name; an unknown adapter NOT_FOUND naming policy.adapter', async () => {

@@ -16,6 +16,10 @@ export interface StreamOptions {
 
 export class StreamError extends Error {
   override name = 'StreamError';
+  /** 'worker': generation failed on the worker; 'timeout': no event for idleTimeoutMs; 'gap': events were lost */
+  constructor(message: string, readonly kind: 'worker' | 'timeout' | 'gap') {
+    super(message);
+  }
 }
 
 /** Yields each completion's tokens in order, exactly once; returns after every completion's last token. */
@@ -29,7 +33,7 @@ export async function* streamGenerate(bus: Bus, spec: Omit<StreamSpec, 'streamId
     queue.push(e);
     wake?.();
   };
-  const events = nc.subscribe(subject, { callback: (err, m) => (err ? push({ type: 'error', message: err.message }) : push(decodeJson(m.data, subject) as StreamEvent)) });
+  const events = nc.subscribe(subject, { callback: (err, m) => (err ? push({ type: 'error', message: err.message, transport: true }) : push(decodeJson(m.data, subject) as StreamEvent)) });
   const hello = nc.subscribe(`${subject}.hello`, { callback: (_e, m) => void m.respond(encodeJson({ ok: true })) });
   const next = new Array<number>(spec.n).fill(0); // next step expected per completion
   let finished = 0;
@@ -51,19 +55,19 @@ export async function* streamGenerate(bus: Bus, spec: Omit<StreamSpec, 'streamId
         });
         wake = undefined;
         if (o.signal?.aborted) return tail;
-        if (timedOut) throw new StreamError(`stream ${streamId}: no token for ${idle} ms`);
+        if (timedOut) throw new StreamError(`stream ${streamId}: no token for ${idle} ms`, 'timeout');
         continue;
       }
       if (o.signal?.aborted) return tail;
       const e = queue.shift()!;
-      if (e.type === 'error') throw new StreamError(e.message);
+      if (e.type === 'error') throw new StreamError(e.message, e.transport ? 'gap' : 'worker');
       if (e.type === 'end') {
         tail = { worker: e.worker, batchSequences: e.batchSequences };
         continue;
       }
       if (e.index < 0 || e.index >= spec.n) continue;
       if (e.step < next[e.index]) continue; // replayed by a redelivered job
-      if (e.step > next[e.index]) throw new StreamError(`stream ${streamId}: completion ${e.index} skipped from step ${next[e.index]} to ${e.step}`);
+      if (e.step > next[e.index]) throw new StreamError(`stream ${streamId}: completion ${e.index} skipped from step ${next[e.index]} to ${e.step}`, 'gap');
       next[e.index]++;
       if (e.finishReason) finished++;
       yield e;

@@ -5,8 +5,9 @@
 // JetStream redelivers it to another worker after ackWait. A stream job publishes token events on core NATS
 // and stops when the caller cancels.
 import { hostname } from 'node:os';
+import { status } from '@grpc/grpc-js';
 import { Kvm } from '@nats-io/kv';
-import { encodeJson, workQueue, type Bus, type WorkQueue } from '@tuneloop/bus';
+import { encodeJson, RetryableError, workQueue, type Bus, type WorkQueue } from '@tuneloop/bus';
 import { connectStore } from '@tuneloop/model-store';
 import type { ModelStoreServiceClient } from '@tuneloop/proto';
 import { BatchSpecSchema, resultKey, StreamSpecSchema, type BatchResult, type StreamEvent } from './batch-job.ts';
@@ -87,6 +88,7 @@ export async function startRolloutWorker(bus: Bus, opts: RolloutWorkerOptions = 
       const spec = BatchSpecSchema.parse(payload.spec);
       opts.onBatchStart?.(spec.requestId, spec.batch);
       const policy: PolicySpec = spec.policy ?? { kind: 'folder', modelDir: spec.modelDir! };
+      const store = async (r: BatchResult) => (await kvm.open(spec.resultBucket)).put(resultKey(spec.requestId, spec.batch), encodeJson(r));
       const res = await policies.use(policy, async (l) => {
         const { encodePrompts } = await import('@tuneloop/rl');
         const ids = encodePrompts(l.tokenizer, l.model.config, spec.prompts, spec.maxNewTokens);
@@ -100,7 +102,16 @@ export async function startRolloutWorker(bus: Bus, opts: RolloutWorkerOptions = 
             stopStrings: spec.stop,
           })),
         ));
+      }).catch(async (err: unknown) => {
+        // a model-store outage is retried (nak with backoff); anything else, or the last delivery, fails the
+        // request at once (an error result) instead of leaving the caller to its timeout
+        if (ctx.signal.aborted) throw err;
+        const retry = (err as { code?: unknown }).code === status.UNAVAILABLE || (err as Error).name === 'UnavailableError';
+        if (retry && ctx.deliveryCount < ctx.maxDeliver) throw new RetryableError((err as Error).message, { cause: err });
+        await store({ requestId: spec.requestId, batch: spec.batch, worker, deliveryCount: ctx.deliveryCount, completions: [], error: (err as Error).message });
+        return null;
       });
+      if (res === null) return;
       if (ctx.signal.aborted) throw new Error('worker stopping');
       const result: BatchResult = {
         requestId: spec.requestId,
@@ -117,8 +128,7 @@ export async function startRolloutWorker(bus: Bus, opts: RolloutWorkerOptions = 
           finishReason: g.finishReason,
         })),
       };
-      const kv = await kvm.open(spec.resultBucket);
-      await kv.put(resultKey(spec.requestId, spec.batch), encodeJson(result)); // stored before the ack
+      await store(result); // stored before the ack
     },
   });
   return Object.assign(q, {
