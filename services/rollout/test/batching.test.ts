@@ -47,7 +47,11 @@ async function twoRequests(maxBatchSequences: number) {
   const a: GroupsRequest = { modelDir: path.join(dir, 'policy'), prompts: [{ prompt: '12+30=' }, { prompt: '5+6=' }], groupSize: 3, maxNewTokens: 10, seed: 4, timeoutMs: 60_000 };
   const b: GroupsRequest = { modelDir: path.join(dir, 'policy'), prompts: [{ prompt: '40+2=' }, { prompt: '9+9=' }, { prompt: '1+70=' }], groupSize: 2, maxNewTokens: 10, temperature: 0.7, seed: 50, timeoutMs: 60_000 };
   const pending = [dispatchGroups(bus, a), dispatchGroups(bus, b)];
-  await new Promise((r) => setTimeout(r, 500)); // both batches are on the queue
+  // both batches are on the queue (work-queue retention: acked jobs of earlier tests are gone)
+  for (let t = 0; (await bus.jsm.streams.info(bus.names.streams.jobs)).state.messages < 2; t++) {
+    if (t > 300) throw new Error('the two jobs never reached the queue');
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const worker = await startRolloutWorker(bus, { concurrency: 8, maxBatchSequences, gatherMs: 20 });
   try {
     const [ra, rb] = await Promise.all(pending);
