@@ -12,7 +12,7 @@ import { AdamW, clipByGlobalNorm, cosineWithWarmup, createRng } from '@tuneloop/
 import { readCheckpoint, writeCheckpoint, type JobThreadInput, type JobThreadPost } from '@tuneloop/jobs';
 import { buildLogprobBatch, sequenceLogprobs, type CausalLM, type Tokenizer } from '@tuneloop/model';
 import {
-  dpoLoss, encodePairs, encodeUnpaired, ktoLoss, orpoLoss, resolvePreferenceConfig, sequenceLogpSums, simpoLoss, TrainingDivergedError,
+  dpoLoss, encodePairs, encodeUnpaired, ktoLoss, orpoLoss, resolvePreferenceConfig, simpoLoss, TrainingDivergedError,
   type EncodedPair, type EncodedUnpaired, type ResolvedPreferenceConfig,
 } from '@tuneloop/objectives';
 import type { PeftModel } from '@tuneloop/peft';
@@ -57,19 +57,34 @@ function encode(tok: Tokenizer, data: Awaited<ReturnType<typeof loadPreferenceDa
   return { kind: 'unpaired', pairs: [], unpaired, klPartner };
 }
 
-/** Reference sums of the starting policy (no training yet): what DPO / IPO / KTO compare against. */
-function referenceSums(model: CausalLM, e: Encoded, pad: number): RefSums {
-  if (e.kind === 'pairs') {
-    return {
-      a: [...sequenceLogpSums(model, e.pairs.map((p) => p.prompt), e.pairs.map((p) => p.chosen), pad)],
-      b: [...sequenceLogpSums(model, e.pairs.map((p) => p.prompt), e.pairs.map((p) => p.rejected), pad)],
-    };
-  }
+/** Prompts and the two completions of examples `idx`: (chosen, rejected) pairs, or (own, mismatched) KTO rows. */
+function sides(e: Encoded, idx: number[]): { prompts: number[][]; first: number[][]; second: number[][] } {
+  if (e.kind === 'pairs') return { prompts: idx.map((i) => e.pairs[i].prompt), first: idx.map((i) => e.pairs[i].chosen), second: idx.map((i) => e.pairs[i].rejected) };
   const u = e.unpaired;
-  return {
-    a: [...sequenceLogpSums(model, u.map((x) => x.prompt), u.map((x) => x.completion), pad)],
-    b: [...sequenceLogpSums(model, u.map((x) => x.prompt), u.map((_, i) => u[e.klPartner[i]].completion), pad)],
-  };
+  return { prompts: idx.map((i) => u[i].prompt), first: idx.map((i) => u[i].completion), second: idx.map((i) => u[e.klPartner[i]].completion) };
+}
+
+/**
+ * Reference sums of the starting policy (no training yet): what DPO / IPO / KTO compare against. Computed with the
+ * same two-sided forward and the same batches as the held-out evaluation, so at step 0 every eval margin is exactly 0.
+ */
+function referenceSums(model: CausalLM, e: Encoded, pad: number, batchSize: number): RefSums {
+  const n = size(e);
+  const out: RefSums = { a: new Array<number>(n), b: new Array<number>(n) };
+  for (let i = 0; i < n; i += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, n - i) }, (_, j) => i + j);
+    const s = sides(e, idx);
+    const [a, b] = tf.tidy(() => {
+      const { l1, l2 } = twoSided(model, s.prompts, s.first, s.second, pad);
+      return [tf.sum(l1, 1), tf.sum(l2, 1)];
+    });
+    idx.forEach((k, j) => {
+      out.a[k] = a.dataSync()[j];
+      out.b[k] = b.dataSync()[j];
+    });
+    tf.dispose([a, b]);
+  }
+  return out;
 }
 
 /** Per-token log-probs of [first..., second...] completions in one forward: two [B, T] halves and masks. */
@@ -83,9 +98,10 @@ function twoSided(model: CausalLM, prompts: number[][], first: number[][], secon
 
 /** Loss and TRL-named metric tensors of the examples `idx` (call inside a gradient scope or tf.tidy). */
 function batchLoss(model: CausalLM, c: ResolvedPreferenceConfig, e: Encoded, ref: RefSums, idx: number[], pad: number): { loss: tf.Scalar; metrics: Record<string, tf.Tensor> } {
+  const s = sides(e, idx);
   if (e.kind === 'unpaired') {
     const ex = idx.map((i) => e.unpaired[i]);
-    const { l1, l2, m1, m2 } = twoSided(model, ex.map((x) => x.prompt), ex.map((x) => x.completion), idx.map((i) => e.unpaired[e.klPartner[i]].completion), pad);
+    const { l1, l2, m1, m2 } = twoSided(model, s.prompts, s.first, s.second, pad);
     const out = ktoLoss({
       labels: ex.map((x) => x.label), policyLogps: l1, mask: m1, refLogps: tf.tensor1d(idx.map((i) => ref.a[i])),
       klPolicyLogps: l2, klMask: m2, klRefLogps: tf.tensor1d(idx.map((i) => ref.b[i])), beta: c.beta,
@@ -93,15 +109,14 @@ function batchLoss(model: CausalLM, c: ResolvedPreferenceConfig, e: Encoded, ref
     });
     return { loss: out.loss, metrics: { kl: out.kl, 'rewards/chosen': out.chosenRewards, 'rewards/rejected': out.rejectedRewards, 'logps/chosen': out.chosenLogps, 'logps/rejected': out.rejectedLogps } };
   }
-  const ps = idx.map((i) => e.pairs[i]);
-  const { l1, l2, m1, m2 } = twoSided(model, ps.map((p) => p.prompt), ps.map((p) => p.chosen), ps.map((p) => p.rejected), pad);
-  const sides = { policyChosenLogps: l1, policyRejectedLogps: l2, chosenMask: m1, rejectedMask: m2 };
+  const { l1, l2, m1, m2 } = twoSided(model, s.prompts, s.first, s.second, pad);
+  const pol = { policyChosenLogps: l1, policyRejectedLogps: l2, chosenMask: m1, rejectedMask: m2 };
   const out =
     c.method === 'orpo'
-      ? orpoLoss({ ...sides, beta: c.beta })
+      ? orpoLoss({ ...pol, beta: c.beta })
       : c.method === 'simpo'
-        ? simpoLoss({ ...sides, beta: c.beta, gamma: c.gamma, cpoAlpha: c.cpoAlpha, labelSmoothing: c.labelSmoothing })
-        : dpoLoss({ ...sides, refChosenLogps: tf.tensor1d(idx.map((i) => ref.a[i])), refRejectedLogps: tf.tensor1d(idx.map((i) => ref.b[i])), beta: c.beta, lossType: c.lossType, labelSmoothing: c.labelSmoothing });
+        ? simpoLoss({ ...pol, beta: c.beta, gamma: c.gamma, cpoAlpha: c.cpoAlpha, labelSmoothing: c.labelSmoothing })
+        : dpoLoss({ ...pol, refChosenLogps: tf.tensor1d(idx.map((i) => ref.a[i])), refRejectedLogps: tf.tensor1d(idx.map((i) => ref.b[i])), beta: c.beta, lossType: c.lossType, labelSmoothing: c.labelSmoothing });
   const metrics: Record<string, tf.Tensor> = {
     'rewards/chosen': out.chosenRewards,
     'rewards/rejected': out.rejectedRewards,
@@ -167,7 +182,7 @@ export async function runPreferenceJob(input: JobThreadInput<OptimizeJobSpec>, p
     if (refs.train.a.length !== size(train) || refs.eval.a.length !== size(held)) throw new Error(`${refFile}: written for other data (${refs.train.a.length} + ${refs.eval.a.length} examples, this job has ${size(train)} + ${size(held)})`);
   } else if (needsRef) {
     p.pm.setTraining(false);
-    refs = { train: referenceSums(p.model, train, pad), eval: referenceSums(p.model, held, pad) };
+    refs = { train: referenceSums(p.model, train, pad, t.batchSize), eval: referenceSums(p.model, held, pad, t.batchSize) };
     await mkdir(jobDir, { recursive: true });
     await writeFile(refFile, JSON.stringify(refs) + '\n');
   } else refs = { train: empty(train), eval: empty(held) };
