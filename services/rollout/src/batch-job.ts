@@ -66,5 +66,5 @@ export type StreamSpec = z.infer<typeof StreamSpecSchema>;
 /** What a worker publishes on a stream's subject. */
 export type StreamEvent =
   | { type: 'token'; index: number; step: number; token: number; logprob: number; textDelta: string; finishReason?: 'eos' | 'stop' | 'length' }
-  | { type: 'error'; message: string; transport?: boolean }
+  | { type: 'error'; message: string; transport?: boolean; unavailable?: boolean }
   | { type: 'end'; worker: string; batchSequences: number };

@@ -16,8 +16,8 @@ export interface StreamOptions {
 
 export class StreamError extends Error {
   override name = 'StreamError';
-  /** 'worker': generation failed on the worker; 'timeout': no event for idleTimeoutMs; 'gap': events were lost */
-  constructor(message: string, readonly kind: 'worker' | 'timeout' | 'gap') {
+  /** 'worker': generation failed on the worker; 'unavailable': no event for idleTimeoutMs, or the model store was down; 'gap': events were lost */
+  constructor(message: string, readonly kind: 'worker' | 'unavailable' | 'gap') {
     super(message);
   }
 }
@@ -55,12 +55,12 @@ export async function* streamGenerate(bus: Bus, spec: Omit<StreamSpec, 'streamId
         });
         wake = undefined;
         if (o.signal?.aborted) return tail;
-        if (timedOut) throw new StreamError(`stream ${streamId}: no token for ${idle} ms`, 'timeout');
+        if (timedOut) throw new StreamError(`stream ${streamId}: no token for ${idle} ms`, 'unavailable');
         continue;
       }
       if (o.signal?.aborted) return tail;
       const e = queue.shift()!;
-      if (e.type === 'error') throw new StreamError(e.message, e.transport ? 'gap' : 'worker');
+      if (e.type === 'error') throw new StreamError(e.message, e.transport ? 'gap' : e.unavailable ? 'unavailable' : 'worker');
       if (e.type === 'end') {
         tail = { worker: e.worker, batchSequences: e.batchSequences };
         continue;

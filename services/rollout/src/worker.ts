@@ -78,7 +78,7 @@ export async function startRolloutWorker(bus: Bus, opts: RolloutWorkerOptions = 
           send({ type: 'end', worker, batchSequences: res.batchSequences });
         } catch (err) {
           if (ctx.signal.aborted) throw err;
-          send({ type: 'error', message: (err as Error).message });
+          send({ type: 'error', message: (err as Error).message, unavailable: (err as Error).name === 'UnavailableError' || (err as { code?: unknown }).code === status.UNAVAILABLE });
         } finally {
           sub.unsubscribe();
           await nc.flush();
