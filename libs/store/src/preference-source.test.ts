@@ -177,9 +177,12 @@ describe('labeling:// opening the database itself', () => {
     const viaUrl = await loadPreferencePairs(`labeling://${pid}`, { env: { TUNELOOP_DATABASE_URL: `sqlite:${path.join(home, 'tuneloop.db')}` } });
     expect(viaUrl.pairs).toEqual(viaHome.pairs);
     const empty = path.join(dir, 'empty-home');
-    const e = await fail(loadPreferencePairs(`labeling://${pid}`, { storeOptions: { home: empty } }));
+    const e = await fail(loadPreferencePairs(`labeling://${pid}`, { storeOptions: { home: empty }, env: {} }));
     expect([e.code, e.message]).toEqual([5, `uri: no labeling database at ${path.join(empty, 'tuneloop.db')} (set TUNELOOP_DATABASE_URL, or TUNELOOP_HOME to where the labeling app keeps tuneloop.db)`]);
     expect(existsSync(path.join(empty, 'tuneloop.db'))).toBe(false);
+    // storeOptions without a url still follow TUNELOOP_DATABASE_URL (a service passing only its home)
+    const mixed = await loadPreferencePairs(`labeling://${pid}`, { storeOptions: { home: empty, url: undefined }, env: { TUNELOOP_DATABASE_URL: path.join(home, 'tuneloop.db') } });
+    expect(mixed.pairs).toEqual(viaHome.pairs);
   });
 
   it('PostgreSQL from a URL (and schema); a database without the labeling tables is NOT_FOUND', async () => {

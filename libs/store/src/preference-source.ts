@@ -86,7 +86,7 @@ export interface PreferenceSourceOptions {
   baseDir?: string;
   /** An open store for labeling:// (left open); otherwise one is opened from `storeOptions` and closed after. */
   store?: Store;
-  /** Default: TUNELOOP_DATABASE_URL / TUNELOOP_HOME from `env`, as the labeling app resolves them. */
+  /** Where the labeling database is; fields left out come from TUNELOOP_DATABASE_URL / TUNELOOP_HOME in `env`. */
   storeOptions?: StoreOptions;
   env?: NodeJS.ProcessEnv;
 }
@@ -240,7 +240,9 @@ function wrapDatasetErrors<T>(fn: () => T, field: string, ds: Datasets): T {
 
 async function withStore<T>(opts: PreferenceSourceOptions, field: string, fn: (store: Store) => Promise<T>): Promise<T> {
   if (opts.store) return fn(opts.store);
-  const so = opts.storeOptions ?? storeOptionsFromEnv(opts.env ?? process.env);
+  // Fields not given come from the environment, so { home } alone still follows TUNELOOP_DATABASE_URL (PostgreSQL).
+  const given = Object.fromEntries(Object.entries(opts.storeOptions ?? {}).filter(([, v]) => v !== undefined));
+  const so: StoreOptions = { ...storeOptionsFromEnv(opts.env ?? process.env), ...given };
   if (!isPostgresUrl(so.url)) {
     const file = so.url ? so.url.replace(/^sqlite:/, '') : path.join(so.home ?? '.tuneloop', 'tuneloop.db');
     // Never create an empty database as a side effect of reading.
