@@ -139,7 +139,11 @@ export async function generateSteps(model: CausalLM, seqs: SequenceSpec[], o: En
             if (safe.startsWith(streamed[i]) && safe.length > streamed[i].length) textDelta = safe.slice(streamed[i].length);
           }
           streamed[i] += textDelta;
-          s.onToken({ step, token: tok, logprob: lp, textDelta, ...(done[i] ? { finishReason: g.finishReason } : {}) });
+          try {
+            s.onToken({ step, token: tok, logprob: lp, textDelta, ...(done[i] ? { finishReason: g.finishReason } : {}) });
+          } catch {
+            done[i] = true; // its listener is broken: stop this sequence, not its batch mates
+          }
         }
         next.push(tok);
       }
