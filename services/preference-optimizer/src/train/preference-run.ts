@@ -1,18 +1,18 @@
 // The preference job's training loop (DPO sigmoid / hinge / robust, IPO, ORPO, SimPO, KTO) with exact resume: the
 // losses of @tuneloop/objectives on one policy forward over [chosen..., rejected...], reference sums computed once
 // from the starting policy and kept in the job folder (reference.json), batches a pure function of (seed, step),
-// AdamW + warmup/cosine + clipping as @tuneloop/objectives' runSteps, checkpoints (weights + AdamW moments),
+// @tuneloop/objectives' runSteps (AdamW + warmup/cosine + clipping) resumed at the checkpoint's step with its moments,
 // TRL metric names per step and eval_* on a seeded held-out split. A non-finite loss or gradient throws
 // TrainingDivergedError before the update, after a checkpoint of the last good step.
 import { existsSync } from 'node:fs';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdamW, clipByGlobalNorm, cosineWithWarmup, createRng } from '@tuneloop/engine';
+import { AdamW, createRng } from '@tuneloop/engine';
 import { readCheckpoint, writeCheckpoint, type JobThreadInput, type JobThreadPost } from '@tuneloop/jobs';
 import { buildLogprobBatch, sequenceLogprobs, type CausalLM, type Tokenizer } from '@tuneloop/model';
 import {
-  dpoLoss, encodePairs, encodeUnpaired, ktoLoss, orpoLoss, resolvePreferenceConfig, simpoLoss, TrainingDivergedError,
+  dpoLoss, encodePairs, encodeUnpaired, ktoLoss, orpoLoss, resolvePreferenceConfig, runSteps, simpoLoss, TrainingDivergedError,
   type EncodedPair, type EncodedUnpaired, type ResolvedPreferenceConfig,
 } from '@tuneloop/objectives';
 import type { PeftModel } from '@tuneloop/peft';
@@ -192,7 +192,6 @@ export async function runPreferenceJob(input: JobThreadInput<OptimizeJobSpec>, p
   if (vars.length === 0) throw new Error('the policy has no trainable tensors');
   const opt = new AdamW({ weightDecay: t.weightDecay });
   const warmup = t.warmupSteps >= 0 ? t.warmupSteps : Math.floor(totalSteps / 10);
-  const sched = { peakLr: t.lr, warmupSteps: warmup, totalSteps, minLr: t.lr / 10 };
   const losses: { step: number; loss: number }[] = [];
   let start = 0;
   const ck = await readCheckpoint<{ jobId: string; totalSteps: number; losses: { step: number; loss: number }[] }>(input.checkpointDir);
@@ -237,42 +236,25 @@ export async function runPreferenceJob(input: JobThreadInput<OptimizeJobSpec>, p
   const report = p.pm.parameterReport();
   post({ type: 'ready', totalSteps, resumedFrom: start, metrics: { trainable_params: report.trainable, all_params: report.total, train_rows: size(train), eval_rows: size(held), ...(start === 0 ? evaluate() : {}) } });
   let last: Record<string, number> = {};
+  let stepStarted = performance.now();
   try {
-    for (let step = start; step < totalSteps; step++) {
-      const started = performance.now();
-      const lr = cosineWithWarmup(sched, step);
-      const idx = batchIndices(size(train), t.batchSize, t.seed, step);
-      let metrics: Record<string, number> = {};
-      const { value, grads } = tf.variableGrads(() => {
-        const out = batchLoss(p.model, cfg, train, refs.train, idx, pad);
-        metrics = {};
-        for (const [k, v] of Object.entries(out.metrics)) metrics[k] = mean(v);
-        return out.loss;
-      }, vars);
-      const loss = value.dataSync()[0];
-      const g: Record<string, tf.Tensor> = {};
-      for (const v of vars) g[v.name] = grads[v.name];
-      if (!Number.isFinite(loss)) {
-        tf.dispose([value, ...Object.values(grads)]);
-        if (step > start) await save(step);
-        throw new TrainingDivergedError(step, `loss is ${loss}`);
-      }
-      const clipped = clipByGlobalNorm(g, t.maxGradNorm);
-      tf.dispose([value, ...Object.values(grads)]);
-      if (!Number.isFinite(clipped.norm)) {
-        tf.dispose(Object.values(clipped.grads));
-        if (step > start) await save(step);
-        throw new TrainingDivergedError(step, `gradient norm is ${clipped.norm}`);
-      }
-      opt.apply(vars, vars.map((v) => clipped.grads[v.name]), lr);
-      tf.dispose(Object.values(clipped.grads));
-      losses.push({ step: step + 1, loss });
-      const done = step + 1;
+    // @tuneloop/objectives' runSteps: AdamW (ours, restored above), warmup + cosine to lr/10, clipping, and the
+    // divergence guard (TrainingDivergedError before the update: the weights stay those of the last good step)
+    await runSteps(vars, (step) => batchLoss(p.model, cfg, train, refs.train, batchIndices(size(train), t.batchSize, t.seed, step), pad), {
+      steps: totalSteps, lr: t.lr, warmupSteps: warmup, clipNorm: t.maxGradNorm, weightDecay: t.weightDecay, startStep: start, optimizer: opt,
+    }, async (m) => {
+      const done = m.step + 1;
+      losses.push({ step: done, loss: m.metrics.loss });
       const ev = (spec.evalEvery > 0 && done % spec.evalEvery === 0) || done === totalSteps ? evaluate() : {};
-      last = finite({ loss, ...metrics, learning_rate: lr, grad_norm: clipped.norm, ...ev, step_seconds: (performance.now() - started) / 1000 });
-      post({ type: 'step', step: done, totalSteps, loss, lr, metrics: last });
+      last = finite({ ...m.metrics, learning_rate: m.lr, grad_norm: m.gradNorm, ...ev, step_seconds: (performance.now() - stepStarted) / 1000 });
+      post({ type: 'step', step: done, totalSteps, loss: m.metrics.loss, lr: m.lr, metrics: last });
       if (spec.checkpointEvery > 0 && done % spec.checkpointEvery === 0 && done < totalSteps) await save(done);
-    }
+      stepStarted = performance.now();
+    });
+  } catch (e) {
+    // keep the last good step as the checkpoint (the weights were not updated by the diverged step)
+    if (e instanceof TrainingDivergedError && e.step > start) await save(e.step);
+    throw e;
   } finally {
     opt.dispose();
   }
