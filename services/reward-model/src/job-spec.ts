@@ -82,7 +82,8 @@ export async function resolveBase(home: string, name: string, version: string, s
 /** Reads preference pairs from a file / file:// / labeling:// URI (errors name `field` and the line). */
 export async function readPairs(home: string, uri: string, field: string): Promise<{ pairs: SourcedPreference[]; label: string }> {
   if (!uri) bad(field, 'must name the preference pairs (a JSONL file, file:// or labeling:// URI)');
-  const { pairs, source } = await loadPreferencePairs(uri, { field, baseDir: home, storeOptions: { home } });
+  // the labeling database: TUNELOOP_DATABASE_URL (PostgreSQL or sqlite:<file>), else the SQLite file under TUNELOOP_HOME
+  const { pairs, source } = await loadPreferencePairs(uri, { field, baseDir: home, storeOptions: { url: process.env.TUNELOOP_DATABASE_URL || undefined, home } });
   return { pairs, label: source.kind === 'file' ? path.basename(source.path) : uri };
 }
 

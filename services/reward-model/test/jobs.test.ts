@@ -3,7 +3,8 @@
 // a small LoRA reward job trains end to end in its worker thread (TRL metrics per step, held-out accuracy),
 // is stored in the model store as <output>@<jobId> before the ack, and is then served by Score and
 // EvaluateRewardModel by its store ref; cancel; a non-finite loss fails the job with the step, keeping the
-// last good checkpoint. (Resume after a SIGKILL is covered once for every job kind in libs/jobs.)
+// last good checkpoint; pairs straight from the labeling database (labeling://<project>?round=<n>, SQLite under
+// TUNELOOP_HOME, rows as the labeling app writes them). (Resume after a SIGKILL is covered once in libs/jobs.)
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { checkpointDir, readCheckpoint } from '@tuneloop/jobs';
 import { modelStore } from '@tuneloop/model-store';
 import { JobStatus, StartRewardTrainingRequest, type JobEvent } from '@tuneloop/proto';
 import { startTestServices, type TestServices } from '@tuneloop/service-kit';
+import { openStore } from '@tuneloop/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rewardModel } from '../src/service.ts';
 import { additionPairs, errorOf, rmApi, rmClient, until, watchJob } from './grpc-util.ts';
@@ -181,5 +183,46 @@ describe('reward-model jobs: train, store, score, evaluate', () => {
     expect(ck?.state.step).toBe(failedAt - 1);
     for (const w of ck!.state.weights.values()) expect(w.data.every(Number.isFinite)).toBe(true);
     await until(async () => (await jobsInStream()) === 0, 5000, 'the failed job to be acked');
+  }, 30_000);
+});
+
+/** A labeling project in the SQLite file under `home`, as the app writes it: comparisons of 2 responses ranked by one annotator. */
+async function seedLabeling(dbHome: string, rounds: Record<number, number>): Promise<string> {
+  const store = await openStore({ url: process.env.TUNELOOP_DATABASE_URL || undefined, home: dbHome }); // where the service reads
+  const db = store.db;
+  const now = Date.now();
+  const pid = `p-${randomUUID().slice(0, 8)}`;
+  await db.insertInto('projects').values({ id: pid, name: 'rm job prefs', guidelines: '', annotators_per_item: 1, k: 2, current_round: 2, created_at: now }).execute();
+  await db.insertInto('users').values({ id: `${pid}-u1`, email: `${pid}-u1@t`, password_hash: 'h', role: 'annotator', created_at: now }).execute();
+  let t = now;
+  for (const [round, n] of Object.entries(rounds)) {
+    for (let i = 0; i < n; i++) {
+      const a = i % 5;
+      const b = Math.floor(i / 5) % 5;
+      const cid = `${pid}-r${round}-c${i}`;
+      t += 1;
+      await db.insertInto('comparisons').values({ id: cid, project_id: pid, round: Number(round), prompt_kind: 'text', prompt: `${a}+${b}=`, responses: JSON.stringify([String(a + b + 2), String(a + b)]), open_slots: 0, source_line: i + 1, created_at: now }).execute();
+      await db.insertInto('rankings').values({ id: `${cid}-u1`, assignment_id: `a-${cid}`, comparison_id: cid, project_id: pid, user_id: `${pid}-u1`, round: Number(round), ranking: JSON.stringify([[1], [0]]), both_bad: 0, strength: 'much', comment: null, response_order: '[0,1]', duration_ms: 10, created_at: t }).execute();
+      await db.insertInto('preference_pairs').values({ id: `${cid}-u1-0`, ranking_id: `${cid}-u1`, comparison_id: cid, project_id: pid, user_id: `${pid}-u1`, round: Number(round), chosen_index: 1, rejected_index: 0, margin: 1, strength: 'much', created_at: t }).execute();
+    }
+  }
+  await store.close();
+  return pid;
+}
+
+describe('reward-model jobs: pairs from the labeling database', () => {
+  it('trains on labeling://<project>?round=<n> (that round only); an unknown project is refused before queueing', async () => {
+    const pid = await seedLabeling(home, { 1: 12, 2: 20 });
+    const { job } = await api.start(request({ data: `labeling://${pid}?round=2`, training: { maxSteps: 4 }, spec: { outputName: 'labeled-rm' }, options: { evalDataset: undefined, evalFraction: 0.25, checkpointEvery: 0 } }));
+    const events = await watchJob(client, job!.jobId);
+    const last = events.at(-1)!;
+    expect(last.status, last.message).toBe(JobStatus.SUCCEEDED);
+    const ready = events.find((e) => e.message === 'started')!;
+    expect([ready.metrics.train_pairs, ready.metrics.eval_pairs]).toEqual([15, 5]);
+    expect(last.message).toMatch(new RegExp(`^reward model stored as labeled-rm@${job!.jobId} `));
+    const err = await errorOf(api.start(request({ data: 'labeling://no-such-project?round=1' })));
+    expect(err.code).toBe(status.NOT_FOUND);
+    expect(err.details).toMatch(/^spec\.dataset\.uri: /);
+    await until(async () => (await jobsInStream()) === 0, 5000, 'the ack');
   }, 30_000);
 });
