@@ -364,6 +364,7 @@ export function resolveSpec(spec: JobSpec | undefined, options: OptimizationOpti
   const training = trainingOf(spec, obj.objective);
   const evalFraction = options?.evalFraction ?? 0;
   if (!(evalFraction >= 0 && evalFraction < 1)) bad('options.eval_fraction', `must be in [0, 1), got ${evalFraction}`);
+  if (evalFraction > 0 && options?.evalDataset?.uri) bad('options.eval_fraction', 'give either eval_fraction (a split of the data) or eval_dataset (a held-out file), not both');
   const outputName = spec.outputName || `${spec.baseModel.name.split(/[/@]/).filter(Boolean).pop() ?? 'policy'}-${obj.objective.replace('_', '-')}`.replace(/[^A-Za-z0-9._-]/g, '-');
   if (!NAME_RE.test(outputName)) bad('spec.output_name', `must match ${NAME_RE}, got ${JSON.stringify(outputName)}`);
   return {
@@ -376,7 +377,7 @@ export function resolveSpec(spec: JobSpec | undefined, options: OptimizationOpti
     method,
     methodConfig,
     training,
-    evalFraction: obj.family === 'preference' ? evalFraction || 0.1 : 0,
+    evalFraction: obj.family === 'preference' && !options?.evalDataset?.uri ? evalFraction || 0.1 : 0,
     evalEvery: int('options.eval_every', options?.evalEvery, 0, 0),
     checkpointEvery: int('options.checkpoint_every', options?.checkpointEvery, 1, 10),
   };

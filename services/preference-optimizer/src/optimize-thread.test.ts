@@ -76,6 +76,20 @@ describe('optimization job thread', () => {
     expect(JSON.parse(await readFile(path.join(done.outputDir!, 'adapter_config.json'), 'utf8')).peft_type).toBe('LORA');
   }, 60_000);
 
+  it('a held-out file (options.eval_dataset) replaces the split: every row trains, eval_* on the file', async () => {
+    await writeFile(path.join(home, 'held.jsonl'), '{"prompt":"1+1=","chosen":"2","rejected":"3 no"}\n{"prompt":"2+2=","chosen":"4","rejected":"5 no"}\n{"prompt":"3+1=","chosen":"4","rejected":"9 no"}\n');
+    const spec = await specOf({ objective: { $case: 'dpo', value: { beta: 0.1, lossType: 0, labelSmoothing: 0 } } }, { evalDataset: { uri: 'held.jsonl', format: 0 } });
+    expect(spec.evalFraction).toBe(0);
+    const ms = await run('eval-file', spec);
+    const ready = ms.find((m) => m.type === 'ready') as Extract<JobThreadMessage, { type: 'ready' }>;
+    expect([ready.metrics!.train_rows, ready.metrics!.eval_rows]).toEqual([24, 3]);
+    const last = ms.filter((m) => m.type === 'step').at(-1) as Extract<JobThreadMessage, { type: 'step' }>;
+    expect(Number.isFinite(last.metrics!['eval_rewards/accuracies'])).toBe(true);
+    await writeFile(path.join(home, 'held-bad.jsonl'), '{"prompt":"1+1=","chosen":"2","rejected":"2"}\n');
+    await expect(specOf({ objective: { $case: 'dpo', value: { beta: 0.1, lossType: 0, labelSmoothing: 0 } } }, { evalDataset: { uri: 'held-bad.jsonl', format: 0 } }))
+      .rejects.toThrow(/^options\.eval_dataset\.uri: held-bad\.jsonl: line 1: .*identical/);
+  }, 60_000);
+
   it.each([
     ['ipo', { $case: 'ipo', value: { tau: 0.5 } }, 'prefs.jsonl'],
     ['orpo', { $case: 'orpo', value: { lambda: 0.2 } }, 'prefs.jsonl'],

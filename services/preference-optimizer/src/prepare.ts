@@ -59,12 +59,12 @@ export function asInvalid<T>(prefix: string, fn: () => T, rename?: (field: strin
 }
 
 /** `pairs[3].chosen` -> `spec.dataset.uri: prefs.jsonl: line 4` (the record's own line). */
-function lineOf(records: { line: number }[], file: string) {
-  return (field: string): string | undefined => {
+function lineOf(uriField: string, file: string) {
+  return (records: { line: number }[]) => (field: string): string | undefined => {
     const m = /^[a-zA-Z]+\[(\d+)\](.*)$/.exec(field);
     if (!m) return undefined;
     const rec = records[Number(m[1])];
-    return rec ? `spec.dataset.uri: ${file}: line ${rec.line}${m[2] ? ` (${m[2].replace(/^\./, '')})` : ''}` : undefined;
+    return rec ? `${uriField}: ${file}: line ${rec.line}${m[2] ? ` (${m[2].replace(/^\./, '')})` : ''}` : undefined;
   };
 }
 
@@ -137,26 +137,38 @@ export interface PreferenceData {
 }
 
 /** Reads the preference data (file or labeling source) and checks it against the tokenizer and the length limit. */
-export async function loadPreferenceData(home: string, spec: OptimizeJobSpec, base: BaseInfo, steps: number): Promise<PreferenceData> {
-  const opts = { field: 'spec.dataset.uri', baseDir: home };
+export async function loadPreferenceData(
+  home: string,
+  spec: OptimizeJobSpec,
+  base: BaseInfo,
+  steps: number,
+  source: { uri: string; format: OptimizeJobSpec['dataset']['format']; field: string } = { ...spec.dataset, field: 'spec.dataset.uri' },
+): Promise<PreferenceData> {
+  const opts = { field: source.field, baseDir: home };
   const cfg = preferenceConfigOf(spec, steps);
   asInvalid('', () => resolvePreferenceConfig(cfg), prefField(spec));
   const maxLength = spec.training.maxLength > 0 ? Math.min(spec.training.maxLength, base.config.maxPositionEmbeddings) : base.config.maxPositionEmbeddings;
-  const file = path.basename(spec.dataset.uri);
-  let unpairedFile = spec.dataset.format === 'unpaired';
-  if (spec.objective === 'kto' && spec.dataset.format === 'auto' && !spec.dataset.uri.startsWith('labeling:')) {
-    const p = spec.dataset.uri.startsWith('file://') ? new URL(spec.dataset.uri).pathname : path.resolve(home, spec.dataset.uri);
+  const file = path.basename(source.uri);
+  let unpairedFile = source.format === 'unpaired';
+  if (spec.objective === 'kto' && source.format === 'auto' && !source.uri.startsWith('labeling:')) {
+    const p = source.uri.startsWith('file://') ? new URL(source.uri).pathname : path.resolve(home, source.uri);
     const first = (await readFile(p, 'utf8').catch(() => '')).split('\n').find((l) => l.trim() !== '') ?? '';
     unpairedFile = /"label"\s*:/.test(first);
   }
+  const at = lineOf(source.field, file);
   if (unpairedFile) {
-    const { examples } = await loadKtoExamples(spec.dataset.uri, opts);
-    asInvalid('', () => encodeUnpaired(base.tokenizer, examples, { maxLength }), lineOf(examples, file));
+    const { examples } = await loadKtoExamples(source.uri, opts);
+    asInvalid('', () => encodeUnpaired(base.tokenizer, examples, { maxLength }), at(examples));
     return { kind: 'unpaired', pairs: [], unpaired: examples };
   }
-  const { pairs } = await loadPreferencePairs(spec.dataset.uri, opts);
-  asInvalid('', () => encodePairs(base.tokenizer, pairs, { maxLength }), lineOf(pairs, file));
+  const { pairs } = await loadPreferencePairs(source.uri, opts);
+  asInvalid('', () => encodePairs(base.tokenizer, pairs, { maxLength }), at(pairs));
   return { kind: 'pairs', pairs, unpaired: [] };
+}
+
+/** The held-out preference data of `options.eval_dataset`, if the job has one. */
+export function loadPreferenceEval(home: string, spec: OptimizeJobSpec, base: BaseInfo): Promise<PreferenceData> | undefined {
+  return spec.evalDataset ? loadPreferenceData(home, spec, base, 1, { uri: spec.evalDataset.uri, format: 'auto', field: 'options.eval_dataset.uri' }) : undefined;
 }
 
 /** Seeded train / eval split: the last round(fraction * n) of a shuffle are eval (at least 1 when n >= 4). */
@@ -243,6 +255,7 @@ export async function validateRequest(
   }
   if (spec.family === 'preference') {
     const data = await loadPreferenceData(home, spec, base, 1);
+    await loadPreferenceEval(home, spec, base);
     const n = data.kind === 'pairs' ? data.pairs.length : data.unpaired.length;
     const train = n - splitEval(Array.from({ length: n }, (_, i) => i), spec.evalFraction, spec.training.seed).eval.length;
     if (spec.objective === 'kto' && train < 2) throw new InvalidArgumentError('spec.dataset.uri', `kto needs at least 2 training examples, got ${train}`);

@@ -21,7 +21,6 @@ const LOSS_TYPES = ['sigmoid', 'hinge', 'ipo', 'robust'];
 async function preferenceRequest(method: string, o: OptimizeOpts) {
   const { StartOptimizationRequest, DpoLossType } = await import('@tuneloop/proto');
   if (o.beta !== undefined && !(o.beta > 0)) throw new CliError(`beta: must be > 0, got ${o.beta}`, 2);
-  if (o.eval) throw new CliError('--eval: only with --local (the service holds out --eval-fraction of --data and reports eval_* metrics)', 2);
   const lossType = o.lossType ?? 'sigmoid';
   if (method === 'dpo' && !LOSS_TYPES.includes(lossType)) throw new CliError(`lossType: must be one of ${LOSS_TYPES.map((t) => `'${t}'`).join(', ')}, got '${lossType}'`, 2);
   const beta = o.beta ?? 0;
@@ -46,7 +45,10 @@ async function preferenceRequest(method: string, o: OptimizeOpts) {
       objective,
     },
     idempotencyKey: o.key ?? '',
-    options: { method: o.method ?? '', rank: o.initAdapter ? 0 : o.rank, evalFraction: o.evalFraction ?? 0, evalEvery: o.evalEvery ?? 0, checkpointEvery: o.checkpointEvery ?? 0 },
+    options: {
+      method: o.method ?? '', rank: o.initAdapter ? 0 : o.rank, evalFraction: o.evalFraction ?? 0, evalEvery: o.evalEvery ?? 0, checkpointEvery: o.checkpointEvery ?? 0,
+      evalDataset: o.eval ? { uri: dataUriOf(o.eval, '--eval'), format: 0 } : undefined,
+    },
   });
 }
 
@@ -112,7 +114,7 @@ export function register(program: Command): void {
       .requiredOption('--policy <ref|dir>', 'policy (and reference): name@version in the model store, or a model folder (--local: a folder)')
       .requiredOption('--data <file>', 'training data, JSONL (or labeling://<project>?round=N through the service)')
       .option('--out <dir>', 'adapter output folder (--local)')
-      .option('--eval <file>', 'held-out pairs: implicit-reward accuracy and win rate before and after (--local)')
+      .option('--eval <file>', 'held-out pairs (service: eval_* metrics on them instead of a split; --local: implicit-reward accuracy and win rate before and after)')
       .option('--local', 'run in this process instead of submitting a job')
       .option('--addr <host:port>', 'gRPC address of the services (default TUNELOOP_GRPC_ADDR)')
       .option('--output <name>', 'adapter name in the model store (default <policy>-<objective>)')

@@ -17,7 +17,7 @@ import {
 } from '@tuneloop/objectives';
 import type { PeftModel } from '@tuneloop/peft';
 import type { OptimizeJobSpec } from '../job-spec.ts';
-import { loadPreferenceData, preferenceConfigOf, preferenceSteps, splitEval, type BaseInfo } from '../prepare.ts';
+import { loadPreferenceData, loadPreferenceEval, preferenceConfigOf, preferenceSteps, splitEval, type BaseInfo } from '../prepare.ts';
 
 export interface PolicyCtx {
   model: CausalLM;
@@ -169,7 +169,10 @@ export async function runPreferenceJob(input: JobThreadInput<OptimizeJobSpec>, p
   const cfg = resolvePreferenceConfig(preferenceConfigOf(spec, totalSteps));
   const kto = cfg.method === 'kto';
   const train = encode(tok, data, split.train, kto, maxLength, t.seed);
-  const held = encode(tok, data, split.eval, kto, maxLength, t.seed + 1);
+  const evalFile = await loadPreferenceEval(home, spec, p.base);
+  const held = evalFile
+    ? encode(tok, evalFile, Array.from({ length: evalFile.kind === 'pairs' ? evalFile.pairs.length : evalFile.unpaired.length }, (_, i) => i), kto, maxLength, t.seed + 1)
+    : encode(tok, data, split.eval, kto, maxLength, t.seed + 1);
   const needsRef = cfg.method === 'dpo' || cfg.method === 'ipo' || kto;
 
   // reference sums: computed once from the starting policy, kept beside the checkpoint for every later attempt
