@@ -10,12 +10,12 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { status } from '@grpc/grpc-js';
+import { credentials, status } from '@grpc/grpc-js';
 import { writeTinyBase } from '@tuneloop/adapter-trainer';
 import { connectBus, deprovision, jobsKv, provision, type Bus } from '@tuneloop/bus';
 import { checkpointDir, readCheckpoint } from '@tuneloop/jobs';
 import { modelStore } from '@tuneloop/model-store';
-import { JobStatus, StartRewardTrainingRequest, type JobEvent } from '@tuneloop/proto';
+import { HealthClient, JobStatus, StartRewardTrainingRequest, type JobEvent } from '@tuneloop/proto';
 import { startTestServices, type TestServices } from '@tuneloop/service-kit';
 import { openStore } from '@tuneloop/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,17 @@ afterAll(async () => {
   await bus?.close();
   await rm(home, { recursive: true, force: true });
 });
+
+/** Milliseconds a health check of the reward-model service takes. */
+function health(target: string): Promise<number> {
+  const h = new HealthClient(target, credentials.createInsecure());
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => h.check({ service: 'tuneloop.v1.RewardModelService' }, (err) => {
+    h.close();
+    if (err) reject(err);
+    else resolve(performance.now() - t0);
+  }));
+}
 
 const jobsInStream = async () => (await bus.jsm.streams.info(bus.names.streams.jobs)).state.messages;
 
@@ -144,8 +155,18 @@ describe('reward-model jobs: train, store, score, evaluate', () => {
     expect(ev.pairs).toBe(24);
     expect(ev.accuracy).toBeCloseTo(finalEval, 6);
     expect(ev.meanMargin).toBeGreaterThan(0);
+    // a larger evaluation yields between batches: health checks are answered while it runs
+    await writeFile(path.join(home, 'big.jsonl'), additionPairs(640, 11));
+    let evaluating = true;
+    const probes: number[] = [];
+    const big = api.evaluate({ rewardModel: { name: 'tiny-rm', version: jobId }, dataset: { uri: 'big.jsonl', format: 0 } }).finally(() => (evaluating = false));
+    while (evaluating) probes.push(await health(svc.target));
+    expect((await big).pairs).toBe(640);
+    expect(probes.length).toBeGreaterThan(1);
+    expect(Math.max(...probes)).toBeLessThan(1000);
     const missing = await errorOf(api.score({ rewardModel: { name: 'tiny-rm', version: 'nope' }, items }));
     expect(missing.code).toBe(status.NOT_FOUND);
+    await writeFile(path.join(home, 'same.jsonl'), `${JSON.stringify({ prompt: '1+1=', chosen: '2', rejected: '3' })}\n${JSON.stringify({ prompt: '1+2=', chosen: '3', rejected: '3' })}\n`);
     const badData = await errorOf(api.evaluate({ rewardModel: { name: 'tiny-rm', version: jobId }, dataset: { uri: 'same.jsonl', format: 0 } }));
     expect([badData.code, badData.details]).toEqual([status.INVALID_ARGUMENT, 'dataset.uri: same.jsonl: line 2: "chosen" and "rejected" are identical (a pair must differ)']);
   });
