@@ -61,12 +61,21 @@ export interface OptimizeJobSpec {
   bestOfN?: Omit<RlBestOfNConfig, 'sftSteps' | 'batchSize' | 'lr' | 'seed'>;
   /** a @tuneloop/verifiers spec (GRPO, best-of-N) */
   verifier?: Record<string, unknown>;
+  /** the reward model of a `reward_model` verifier (scored in the job's thread) */
+  verifierRewardModel?: { name: string; version: string };
   /** the model store the API used (a worker prefers TUNELOOP_MODEL_STORE_ADDR) */
   storeTarget?: string;
 }
 
 function bad(field: string, problem: string): never {
   throw new InvalidArgumentError(field, problem);
+}
+
+/** The verifier spec, with a reward-model verifier's model ref split out (the verifiers library takes no ref). */
+function verifierFields(v: VerifierSpec | undefined, field: string): Pick<OptimizeJobSpec, 'verifier' | 'verifierRewardModel'> {
+  const { model, ...verifier } = verifierOf(v, field) as Record<string, unknown> & { model?: { name: string; version: string } };
+  if (verifier.type === 'reward_model' && !model) bad(`${field}.reward_model`, 'a reward-model verifier needs the model: set VerifierSpec.reward_model (name[@version])');
+  return model ? { verifier, verifierRewardModel: model } : { verifier };
 }
 
 const set = <T>(v: T | undefined | null, unset: T): T | undefined => (v === undefined || v === null || v === unset ? undefined : v);
@@ -161,7 +170,8 @@ export function verifierOf(v: VerifierSpec | undefined, field: string): Record<s
       return { type: 'json_schema', schema };
     }
     case 'rewardModel':
-      return bad(`${field}.reward_model`, 'reward-model rewards are the ppo objective (spec.ppo.reward_model)');
+      if (!k.value.name) bad(`${field}.reward_model.name`, 'required: the reward model (name[@version] or a folder)');
+      return { type: 'reward_model', model: { name: k.value.name, version: k.value.version } };
     default:
       return bad(field, 'unknown verifier kind');
   }
@@ -218,7 +228,7 @@ export function objectiveOf(spec: JobSpec): Pick<OptimizeJobSpec, 'objective' | 
         passThreshold: g.passThreshold,
         ...sampling(g.sampling, 'spec.grpo.sampling'),
       };
-      return { objective: 'grpo', family: 'rl', grpo: strip(grpo), verifier: verifierOf(g.verifier, 'spec.grpo.verifier') };
+      return { objective: 'grpo', family: 'rl', grpo: strip(grpo), ...verifierFields(g.verifier, 'spec.grpo.verifier') };
     }
     case 'ppo': {
       const p = o.value;
@@ -253,7 +263,7 @@ export function objectiveOf(spec: JobSpec): Pick<OptimizeJobSpec, 'objective' | 
       return {
         objective: 'best_of_n', family: 'rl',
         bestOfN: strip({ n: b.n || 8, threshold: b.threshold, maxNewTokens: s.maxNewTokens, temperature: s.temperature }) as NonNullable<OptimizeJobSpec['bestOfN']>,
-        verifier: verifierOf(b.verifier, 'spec.best_of_n.verifier'),
+        ...verifierFields(b.verifier, 'spec.best_of_n.verifier'),
       };
     }
     default:

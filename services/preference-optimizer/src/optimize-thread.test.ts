@@ -123,6 +123,22 @@ describe('optimization job thread', () => {
     expect(ms.at(-1)!.type).toBe('done');
   }, 60_000);
 
+  it('GRPO with a reward_model verifier scores groups with the reward-model folder', async () => {
+    const spec = await specOf({
+      dataset: { uri: 'prompts.jsonl', format: 5 },
+      objective: { $case: 'grpo', value: { groupSize: 4, passThreshold: 0, verifier: { kind: { $case: 'rewardModel', value: { name: 'tiny-rm', version: '' } } }, sampling: { maxNewTokens: 3 } } },
+      training: { learningRate: 0.01, maxSteps: 2, batchSize: 2, seed: 1 },
+    });
+    expect(spec.verifier).toEqual({ type: 'reward_model' });
+    const ms = await run('grpo-rm', spec);
+    const steps = ms.filter((m) => m.type === 'step') as Extract<JobThreadMessage, { type: 'step' }>[];
+    expect(steps.map((m) => m.step)).toEqual([1, 2]);
+    // reward-model scores are real numbers, not 0/1 pass marks
+    expect(steps.some((m) => m.metrics!.reward !== 0 && m.metrics!.reward !== 1)).toBe(true);
+    await expect(specOf({ dataset: { uri: 'prompts.jsonl', format: 5 }, objective: { $case: 'grpo', value: { verifier: { kind: { $case: 'rewardModel', value: { name: 'no-rm', version: '' } } } } } }))
+      .rejects.toThrow(/spec\.grpo\.verifier\.reward_model/);
+  }, 60_000);
+
   it('best-of-N samples, keeps winners and fine-tunes on them; greedy pass@1 on held-out prompts before and after', async () => {
     const spec = await specOf(
       {

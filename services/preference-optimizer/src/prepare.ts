@@ -144,7 +144,8 @@ export async function loadPreferenceData(
   steps: number,
   source: { uri: string; format: OptimizeJobSpec['dataset']['format']; field: string } = { ...spec.dataset, field: 'spec.dataset.uri' },
 ): Promise<PreferenceData> {
-  const opts = { field: source.field, baseDir: home };
+  // the labeling database: TUNELOOP_DATABASE_URL, else the SQLite file under this TUNELOOP_HOME
+  const opts = { field: source.field, baseDir: home, storeOptions: { home } };
   const cfg = preferenceConfigOf(spec, steps);
   asInvalid('', () => resolvePreferenceConfig(cfg), prefField(spec));
   const maxLength = spec.training.maxLength > 0 ? Math.min(spec.training.maxLength, base.config.maxPositionEmbeddings) : base.config.maxPositionEmbeddings;
@@ -191,7 +192,7 @@ export function checkRl(spec: OptimizeJobSpec, base: BaseInfo, prompts: RlPrompt
   const file = path.basename(spec.dataset.uri);
   if (spec.verifier) {
     const field = spec.objective === 'grpo' ? 'spec.grpo' : 'spec.best_of_n';
-    asInvalid(field, () => createVerifier(spec.verifier as { type: string }));
+    asInvalid(field, () => createVerifier(spec.verifier as { type: string }, { score: async () => [] }));
   }
   let maxNew = 8;
   if (spec.grpo) {
@@ -253,6 +254,9 @@ export async function validateRequest(
   if (spec.ppo) {
     await resolveRewardModel(home, spec.ppo.rewardModel, storeTarget);
   }
+  if (spec.verifierRewardModel) {
+    await resolveRewardModel(home, spec.verifierRewardModel, storeTarget, `spec.${spec.objective}.verifier.reward_model`);
+  }
   if (spec.family === 'preference') {
     const data = await loadPreferenceData(home, spec, base, 1);
     await loadPreferenceEval(home, spec, base);
@@ -268,8 +272,12 @@ export async function validateRequest(
 }
 
 /** The reward model folder (config.json + tokenizer.json + score.safetensors): local, a store model, or a store adapter folder. */
-export async function resolveRewardModel(home: string, ref: { name: string; version: string }, storeTarget: () => string | undefined): Promise<string> {
-  const field = 'spec.ppo.reward_model';
+export async function resolveRewardModel(
+  home: string,
+  ref: { name: string; version: string },
+  storeTarget: () => string | undefined,
+  field = 'spec.ppo.reward_model',
+): Promise<string> {
   let dir: string;
   try {
     dir = (await resolveModel(home, ref, storeTarget, field)).dir;

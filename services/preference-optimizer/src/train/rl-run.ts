@@ -82,12 +82,17 @@ export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: Job
     await writeCheckpoint(input.checkpointDir, { step, weights, optimizer: { step: 0, moments: new Map() } }, { jobId, totalSteps, losses });
     post({ type: 'checkpoint', step });
   };
-  const verifier: Verifier | undefined = spec.verifier ? createVerifier(spec.verifier as { type: string }) : undefined;
   const maxNew = spec.grpo?.maxNewTokens ?? spec.ppo?.maxNewTokens ?? spec.bestOfN?.maxNewTokens ?? 8;
   const passThreshold = spec.grpo?.passThreshold ?? 1;
   let rm: Awaited<ReturnType<typeof loadRewardModel>> | undefined;
   try {
-    if (spec.ppo) rm = await loadRewardModel(await resolveRewardModel(home, spec.ppo.rewardModel, storeTarget));
+    const rmRef = spec.ppo?.rewardModel ?? spec.verifierRewardModel;
+    if (rmRef) rm = await loadRewardModel(await resolveRewardModel(home, rmRef, storeTarget));
+    // a reward_model verifier scores each group with the reward model loaded here (no Score RPC round trip)
+    const rmScore = rm ? rmScorer(rm.rm, rm.tokenizer) : undefined;
+    const verifier: Verifier | undefined = spec.verifier
+      ? createVerifier(spec.verifier as { type: string }, rmScore ? { score: async (prompt, completions) => rmScore(completions.map(() => prompt), completions) } : {})
+      : undefined;
     const evalNow = async (): Promise<Record<string, number>> => {
       if (evalPrompts.length === 0) return {};
       p.pm.setTraining(false);
