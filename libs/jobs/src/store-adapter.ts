@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { RetryableError } from '@tuneloop/bus';
-import { connectStore, folderEntries, responseOf, sendFolder } from '@tuneloop/model-store';
+import { connectStore, folderEntries, responseOf, sendFolder } from './store-client.ts';
 import type { AdapterInfo, FileEntry, ModelInfo, ModelStoreServiceClient, UploadAdapterRequest, UploadModelRequest } from '@tuneloop/proto';
 
 /** gRPC codes after which a later attempt can succeed (store down, overloaded, restarting). */

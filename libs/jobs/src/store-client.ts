@@ -1,4 +1,4 @@
-// Client side of the model store's chunked transfers (used by the CLI and tests): upload a folder
+// Client side of the model store's chunked transfers (services, the CLI, tests): upload a folder
 // (header, then each file in chunks) and download a file resuming from an offset.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';

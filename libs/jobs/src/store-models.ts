@@ -1,15 +1,15 @@
-// The model store as the reward-model service uses it (gRPC, `connectStore`): pull a model version into a local
-// cache folder (base models of jobs; reward models for Score / Evaluate), and upload a trained reward-model
-// folder as a model version with an explicit version (the job id), idempotently.
+// Model versions in the model store for jobs and services (gRPC, `connectStore`): look one up, pull it into a local
+// cache folder (base models of jobs; reward models for Score / Evaluate), and upload a trained folder as a model
+// version with an explicit version (the job id), idempotently.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { storeError } from '@tuneloop/adapter-trainer';
 import { isRetryable } from '@tuneloop/bus';
 import { UnavailableError } from '@tuneloop/service-kit';
-import { connectStore, folderEntries, responseOf, sendFolder } from '@tuneloop/model-store';
+import { storeError } from './store-adapter.ts';
+import { connectStore, folderEntries, responseOf, sendFolder } from './store-client.ts';
 import type { FileEntry, GetModelResponse, ModelInfo, ModelStoreServiceClient, UploadModelRequest } from '@tuneloop/proto';
 
 const CALL_TIMEOUT_MS = 10 * 60_000;
@@ -17,7 +17,7 @@ const MANIFEST = '.tuneloop-pulled.json';
 
 const deadline = () => ({ deadline: new Date(Date.now() + CALL_TIMEOUT_MS) });
 
-export const sameFiles = (a: FileEntry[], b: FileEntry[]) =>
+export const sameFileEntries = (a: FileEntry[], b: FileEntry[]) =>
   a.length === b.length && a.every((f) => b.some((g) => g.path === f.path && g.sha256 === f.sha256 && Number(g.size) === Number(f.size)));
 
 /** The stored model `name@version` (version '': the newest), or undefined when the store has no such model. */
@@ -53,7 +53,7 @@ export function pullModel(target: string, info: ModelInfo, cacheRoot: string): P
   if (!p) {
     p = (async () => {
       const marker = path.join(dir, MANIFEST);
-      if (existsSync(marker) && sameFiles(JSON.parse(await readFile(marker, 'utf8')) as FileEntry[], info.files)) return dir;
+      if (existsSync(marker) && sameFileEntries(JSON.parse(await readFile(marker, 'utf8')) as FileEntry[], info.files)) return dir;
       const tmp = `${dir}.part-${process.pid}-${Date.now()}`;
       await mkdir(tmp, { recursive: true });
       const c = connectStore(target);
@@ -108,9 +108,9 @@ export async function storeModelFolder(target: string, dir: string, name: string
     await sendFolder<UploadModelRequest>(call, { part: { $case: 'header', value: { ref: { name, version }, quantization: 0, files } } }, dir, files);
     await done;
   } catch (err) {
-    if ((err as ServiceError).code !== status.ALREADY_EXISTS) throw storeError(`uploading reward model ${name}@${version}`, err);
+    if ((err as ServiceError).code !== status.ALREADY_EXISTS) throw storeError(`uploading model ${name}@${version}`, err);
     const prior = await describeModel(target, name, version);
-    if (!prior || !sameFiles(prior.files, files)) throw new Error(`model store: ${name}@${version} already exists with other files`);
+    if (!prior || !sameFileEntries(prior.files, files)) throw new Error(`model store: ${name}@${version} already exists with other files`);
   } finally {
     c.close();
   }

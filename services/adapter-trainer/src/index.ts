@@ -2,11 +2,11 @@
 export { adapterTrainer, adapterTrainerApi, adapterTrainerHandlers, SERVICE_NAME } from './service.ts';
 export { startSftWorker, SFT_DURABLE, SFT_KIND, SFT_SUBJECT } from './worker.ts';
 export type { SftWorkerOptions } from './worker.ts';
-export { validateRequest, resolveBaseDir, resolveDatasetPath, readBase } from './prepare.ts';
+export { validateRequest, resolveBaseDir, resolveDatasetPath } from './prepare.ts';
 export type { SftJobSpec, SftTraining } from './job-spec.ts';
 export { adapterDirOf } from './train-job.ts';
-export { storeAdapter, storeError, storeNameOf } from './store-adapter.ts';
-export type { StoredAdapter, StoreAdapterInput } from './store-adapter.ts';
+/** @deprecated moved to @tuneloop/jobs; kept until services/preference-optimizer imports it from there. */
+export { storeAdapter } from '@tuneloop/jobs';
 export { checkpointDir, readCheckpoint } from './checkpoint.ts';
 export { SftLoop } from './train/sft-loop.ts';
 export type { LoopConfig, LoopHooks, LoopState, StepReport } from './train/sft-loop.ts';

@@ -5,10 +5,11 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createRng } from '@tuneloop/engine';
 import { DatasetError, parseSftJsonl } from '@tuneloop/datasets';
-import { readJsonFile } from '@tuneloop/files';
-import { modelConfigFromHf, tokenizerFromFiles, type ModelConfig, type Tokenizer } from '@tuneloop/model';
+import { readBase, resolveBaseDir } from '@tuneloop/jobs';
+import type { ModelConfig, Tokenizer } from '@tuneloop/model';
 import type { StartTrainingRequest } from '@tuneloop/proto';
-import { InvalidArgumentError, NotFoundError } from '@tuneloop/service-kit';
+import { InvalidArgumentError } from '@tuneloop/service-kit';
+export { readBase, resolveBaseDir } from '@tuneloop/jobs';
 import { checkMethodConfig, methodOf, optionsOf, outputNameOf, trainingOf, type SftJobSpec } from './job-spec.ts';
 import { SftLoop } from './train/sft-loop.ts';
 import { encodeSftExample, splitRows, SftDataError, type SftRow } from './train/sft-data.ts';
@@ -16,40 +17,11 @@ import { encodeSftExample, splitRows, SftDataError, type SftRow } from './train/
 /** Largest dataset file accepted (it is read whole). */
 export const MAX_DATASET_BYTES = 256 * 1024 * 1024;
 
-/** Base model folder: an absolute path, a path relative to TUNELOOP_HOME, or a name under TUNELOOP_HOME/models. */
-export function resolveBaseDir(home: string, name: string, version = ''): string {
-  if (!name) throw new InvalidArgumentError('base_model.name', 'must name a model folder or a model under TUNELOOP_HOME/models');
-  if (path.isAbsolute(name)) return name;
-  if (name.includes('/') || name.startsWith('.')) return path.resolve(home, name);
-  return path.join(home, 'models', version ? `${name}@${version}` : name);
-}
-
 /** Dataset file: an absolute path or a path relative to TUNELOOP_HOME ("blobs://" is not served yet). */
 export function resolveDatasetPath(home: string, uri: string): string {
   if (!uri) throw new InvalidArgumentError('dataset.uri', 'must name a JSONL file');
   if (/^[a-z]+:\/\//.test(uri)) throw new InvalidArgumentError('dataset.uri', `only file paths are supported, got ${JSON.stringify(uri)}`);
   return path.isAbsolute(uri) ? uri : path.resolve(home, uri);
-}
-
-export interface BaseInfo {
-  hfConfig: Record<string, unknown>;
-  config: ModelConfig;
-  tokenizer: Tokenizer;
-}
-
-export async function readBase(dir: string): Promise<BaseInfo> {
-  const hfConfig = await readJsonFile(dir, 'config.json');
-  if (!hfConfig) throw new NotFoundError(`base_model: no model folder at ${dir} (config.json missing)`);
-  let config: ModelConfig;
-  try {
-    config = modelConfigFromHf(hfConfig);
-  } catch (e) {
-    throw new InvalidArgumentError('base_model', `${dir}/config.json: ${(e as Error).message}`);
-  }
-  const tokenizerJson = await readJsonFile(dir, 'tokenizer.json');
-  if (!tokenizerJson) throw new InvalidArgumentError('base_model', `${dir} has no tokenizer.json (SFT needs the tokenizer)`);
-  const tokenizerConfig = await readJsonFile(dir, 'tokenizer_config.json');
-  return { hfConfig, config, tokenizer: tokenizerFromFiles({ tokenizerJson, tokenizerConfig }) };
 }
 
 export async function readDataset(file: string): Promise<string> {

@@ -3,10 +3,9 @@
 // adapter in the model store, and returns (so the message is acked) only after the job is recorded as
 // succeeded, failed or cancelled.
 import type { Bus, JobSubject, WorkQueue } from '@tuneloop/bus';
-import { startJobWorker } from '@tuneloop/jobs';
+import { startJobWorker, storeAdapter } from '@tuneloop/jobs';
 import type { Logger } from 'pino';
 import type { SftJobSpec } from './job-spec.ts';
-import { storeAdapter } from './store-adapter.ts';
 
 export const SFT_DURABLE = 'adapter-trainer-sft';
 export const SFT_KIND = 'train.sft';

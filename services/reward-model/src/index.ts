@@ -6,5 +6,4 @@ export { validateRewardRequest, resolveBase, readPairs, checkPairs, LIMITS as RE
 export type { RewardJobSpec } from './job-spec.ts';
 export { RewardScorer, rewardModelDir, scoreLimitsFromEnv, scoreStats, HEAD_FILE } from './scorer.ts';
 export { rewardModelOutDir, bakeMerged, INFO_FILE } from './reward-thread.ts';
-export { describeModel, pullModel, storeModelFolder } from './store.ts';
 export { evaluateRequest, MAX_EVAL_PAIRS } from './evaluate.ts';

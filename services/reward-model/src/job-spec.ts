@@ -3,14 +3,13 @@
 // into plain JSON that travels on jobs.train.reward. Every problem is INVALID_ARGUMENT naming the field.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { readBase, resolveBaseDir } from '@tuneloop/adapter-trainer';
+import { describeModel, pullModel, readBase, resolveBaseDir } from '@tuneloop/jobs';
 import { encodePairs, ObjectiveInputError, type PreferenceExample } from '@tuneloop/objectives';
 import { getPeftMethod, llamaShapes, shapeConfigFromJson } from '@tuneloop/peft';
 import type { JobSpec, RewardTrainingOptions, StartRewardTrainingRequest } from '@tuneloop/proto';
 import { InvalidArgumentError, NotFoundError } from '@tuneloop/service-kit';
 import { loadPreferencePairs, type SourcedPreference } from '@tuneloop/store';
 import type { Tokenizer } from '@tuneloop/model';
-import { describeModel, pullModel } from './store.ts';
 
 export interface RewardTraining {
   lr: number;

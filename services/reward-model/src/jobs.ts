@@ -2,11 +2,11 @@
 // jobs.train.reward; the worker trains in a worker_thread (reward-thread.ts) and stores the reward model folder
 // in the model store as model version <output_name>@<jobId> before the job is marked succeeded and acked.
 import type { Bus, JobSubject, WorkQueue } from '@tuneloop/bus';
-import { jobRpcHandlers, startJobWorker, type JobRpcHandlers } from '@tuneloop/jobs';
+import { jobRpcHandlers, startJobWorker, storeModelFolder, type JobRpcHandlers } from '@tuneloop/jobs';
 import type { StartRewardTrainingRequest } from '@tuneloop/proto';
 import type { Logger } from 'pino';
 import { validateRewardRequest, type RewardJobSpec } from './job-spec.ts';
-import { storeModelFolder } from './store.ts';
+
 
 export const REWARD_KIND = 'train.reward';
 export const REWARD_SUBJECT: JobSubject = 'jobs.train.reward';

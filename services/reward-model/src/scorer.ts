@@ -13,7 +13,7 @@ import { encodeSequence, packSequences } from '@tuneloop/objectives';
 import type { ScoreRequest, ScoreResponse } from '@tuneloop/proto';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@tuneloop/service-kit';
 import { ScoreBatcher, type BatcherStats, type ScoreBatcherLimits } from './score-batcher.ts';
-import { describeModel, pullModel } from './store.ts';
+import { describeModel, pullModel } from '@tuneloop/jobs';
 
 export const HEAD_FILE = 'score.safetensors';
 export const DEFAULT_SCORE_LIMITS: ScoreBatcherLimits = { maxBatchSize: 64, maxSequenceLength: 512, maxQueuedSequences: 4096, maxWaitMs: 2 };
