@@ -13,6 +13,8 @@ import type { Tokenizer } from '@tuneloop/model';
 
 export interface RewardTraining {
   lr: number;
+  warmupSteps: number | null; // null: 10% of the steps
+  maxGradNorm: number;
   batchSize: number;
   weightDecay: number;
   seed: number;
@@ -139,6 +141,10 @@ export async function validateRewardRequest(home: string, req: StartRewardTraini
   const weightDecay = range('spec.training.weight_decay', t?.weightDecay ?? 0, 0, 1);
   const epochs = int('spec.training.epochs', t?.epochs || 1, 1, 10_000);
   const maxSteps = int('spec.training.max_steps', Number(t?.maxSteps ?? 0), 0, LIMITS.steps);
+  if (t?.lrScheduler && t.lrScheduler !== 'cosine') bad('spec.training.lr_scheduler', `reward-model jobs use warmup then cosine, got "${t.lrScheduler}"`);
+  if ((t?.gradientAccumulationSteps ?? 0) > 1) bad('spec.training.gradient_accumulation_steps', `is not supported by reward-model jobs (use a larger batch_size), got ${t?.gradientAccumulationSteps}`);
+  const maxGradNorm = t?.maxGradNorm ? range('spec.training.max_grad_norm', t.maxGradNorm, 0, 1e6, true) : 1;
+  if (js.initAdapter?.name) bad('spec.init_adapter', 'continuing from an adapter is not supported by reward-model jobs');
 
   const { dir: baseDir, store: baseStore } = await resolveBase(home, js.baseModel?.name ?? '', js.baseModel?.version ?? '', storeTarget).catch((e: unknown) => {
     if (e instanceof NotFoundError) bad('spec.base_model', e.message.replace(/^base_model: /, ''));
@@ -165,13 +171,14 @@ export async function validateRewardRequest(home: string, req: StartRewardTraini
     if (trainCount < 1) bad('options.eval_fraction', `leaves no training pair out of ${data.pairs.length}`);
   }
   const totalSteps = maxSteps || epochs * Math.ceil(trainCount / batchSize);
+  const warmupSteps = t?.warmupSteps ? int('spec.training.warmup_steps', t.warmupSteps, 0, totalSteps) : null;
   const baseName = baseStore?.name ?? path.basename(js.baseModel?.name ?? 'base').replace(/@.*$/, '');
   const outputName = js.outputName || `${baseName}-rm`.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
   if (!NAME_RE.test(outputName)) bad('spec.output_name', `must match ${NAME_RE}, got ${JSON.stringify(outputName)}`);
   return {
     baseRef: js.baseModel?.version ? `${js.baseModel.name}@${js.baseModel.version}` : (js.baseModel?.name ?? ''),
     baseDir, baseStore, storeTarget, outputName, datasetUri, evalUri, method, loraConfig,
-    training: { lr, batchSize, weightDecay, seed: t?.seed ?? 0, maxLength },
+    training: { lr, warmupSteps, maxGradNorm, batchSize, weightDecay, seed: t?.seed ?? 0, maxLength },
     totalSteps, margin, center, evalFraction: evalUri ? 0 : evalFraction, evalEvery, checkpointEvery,
   };
 }

@@ -110,7 +110,7 @@ export default async function rewardJob(input: JobThreadInput<RewardJobSpec>, po
     const pairs = spec.margin > 0 ? data.train.map((p) => ({ ...p, margin: (p.margin ?? 0) * spec.margin })) : data.train;
     const hist = await trainRewardModel(
       rm, tok, pairs,
-      { steps: spec.totalSteps, batchSize: t.batchSize, lr: t.lr, seed: t.seed, useMargin: spec.margin > 0, centerRewardsCoefficient: spec.center || undefined, maxLength: t.maxLength, weightDecay: t.weightDecay, startStep, optimizer: opt },
+      { steps: spec.totalSteps, batchSize: t.batchSize, lr: t.lr, seed: t.seed, useMargin: spec.margin > 0, centerRewardsCoefficient: spec.center || undefined, maxLength: t.maxLength, weightDecay: t.weightDecay, warmupSteps: t.warmupSteps ?? undefined, clipNorm: t.maxGradNorm ?? 1, startStep, optimizer: opt },
       async (s) => {
         const step = s.step + 1;
         const m = s.metrics;

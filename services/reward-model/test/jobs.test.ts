@@ -90,6 +90,9 @@ describe('reward-model jobs: bad input before training', () => {
     ['a target module the model lacks', request({ spec: { method: { $case: 'lora', value: { r: 4, alpha: 8, dropout: 0, targetModules: ['foo_proj'], useRslora: false } } } }), /spec\.lora: .*foo_proj/],
     ['another objective', request({ spec: { objective: { $case: 'dpo', value: { beta: 0.1, lossType: 0, labelSmoothing: 0 } } } }), /spec\.objective: the reward-model service trains the reward objective, got dpo/],
     ['a learning rate above the limit', request({ training: { learningRate: 5 } }), /spec\.training\.learning_rate: must be in \(0, 1\], got 5/],
+    ['a schedule other than cosine', request({ training: { lrScheduler: 'linear' } }), /spec\.training\.lr_scheduler: reward-model jobs use warmup then cosine, got "linear"/],
+    ['gradient accumulation', request({ training: { gradientAccumulationSteps: 4 } }), /spec\.training\.gradient_accumulation_steps: is not supported/],
+    ['an init adapter', request({ spec: { initAdapter: { name: 'x', version: '1' } } }), /spec\.init_adapter: continuing from an adapter is not supported/],
     ['an eval fraction leaving nothing', request({ options: { evalDataset: undefined, evalFraction: 0.95 } }), /options\.eval_fraction: must be in \[0, 0\.9\], got 0\.95/],
   ])('%s: INVALID_ARGUMENT, nothing queued', async (_what, req, re) => {
     const ok = line({ prompt: '1+1=', chosen: '2', rejected: '3 no' });

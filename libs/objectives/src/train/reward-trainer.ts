@@ -18,6 +18,8 @@ export interface RewardTrainConfig {
   centerRewardsCoefficient?: number; // Eisenstein et al. 2023; default 0
   maxLength?: number; // tokens of prompt + response; longer pairs are refused
   weightDecay?: number;
+  warmupSteps?: number; // default 10% of steps (runSteps)
+  clipNorm?: number; // global-norm clipping, default 1 (runSteps)
   /** resume: first 0-based step to run (the data order of the earlier steps is replayed, so batches match) */
   startStep?: number;
   /** resume: a caller-owned AdamW holding the saved state (AdamW.setState); not disposed here */
@@ -124,7 +126,7 @@ export async function trainRewardModel(
       });
       return { loss: out.loss, metrics: { accuracy: out.accuracy, margin: out.meanMargin, 'rewards/chosen': chosen, 'rewards/rejected': rejected } };
     },
-    { steps: cfg.steps, lr: cfg.lr, weightDecay: cfg.weightDecay, startStep: cfg.startStep, optimizer: cfg.optimizer },
+    { steps: cfg.steps, lr: cfg.lr, weightDecay: cfg.weightDecay, warmupSteps: cfg.warmupSteps, clipNorm: cfg.clipNorm, startStep: cfg.startStep, optimizer: cfg.optimizer },
     onStep,
   );
 }
