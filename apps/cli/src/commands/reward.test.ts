@@ -1,4 +1,4 @@
-// `tuneloop reward train|eval|score|watch` through the reward-model service (the default): a real gRPC server
+// `tuneloop reward train|eval|score|watch|ls` through the reward-model service (the default): a real gRPC server
 // with the model store and the reward-model service (real NATS, isolated names), the real CLI entry point.
 // train --watch --json streams the job's events and ends with the stored ref; score / eval use that ref.
 import { randomUUID } from 'node:crypto';
@@ -85,5 +85,8 @@ describe('tuneloop reward (through the service)', () => {
     const w = await run(['reward', 'watch', job.jobId, '--addr', addr]);
     expect(w.code, w.err).toBe(0);
     expect(w.out).toMatch(new RegExp(`^${job.jobId} succeeded: reward model tiny-rm@${job.jobId}\\n$`));
+    const ls = await run(['reward', 'ls', '--status', 'succeeded', '--json', '--addr', addr]);
+    expect(ls.code, ls.err).toBe(0);
+    expect((JSON.parse(ls.out) as { jobId: string; rewardModel: string }[]).find((j) => j.jobId === job.jobId)?.rewardModel).toBe(`tiny-rm@${job.jobId}`);
   }, 60_000);
 });

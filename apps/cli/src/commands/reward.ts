@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job, JobEvent, JobSpec, RewardModelServiceClient } from '@tuneloop/proto';
 import { CliError, emit, table } from '../output.ts';
-import { statusName, unary } from './train.ts';
+import { STATUS_NAMES, statusName, unary } from './train.ts';
 
 export const HEAD_FILE = 'score.safetensors';
 
@@ -290,6 +290,31 @@ export function register(program: Command): void {
       const scores = await inputErrors(() => scoreResponses(rm, tokenizer, o.prompt, o.response));
       const rows = o.response.map((r, i) => ({ response: r, score: scores[i] }));
       emit(!!o.json, rows, show);
+    });
+  reward
+    .command('ls')
+    .description('List reward-model training jobs, newest first')
+    .option('--status <s>', 'only jobs in this state (queued, running, succeeded, failed, cancelled)')
+    .option('--addr <host:port>', 'gRPC address')
+    .option('--json', 'print JSON')
+    .action(async (o: { status?: string; addr?: string; json?: boolean }) => {
+      const status = o.status ? STATUS_NAMES.indexOf(o.status) : 0;
+      if (status <= 0 && o.status) throw new CliError(`--status: must be one of ${STATUS_NAMES.slice(1).join(', ')}, got '${o.status}'`, 2);
+      const client = await rmClient(o.addr);
+      try {
+        const jobs: Job[] = [];
+        let pageToken = '';
+        do {
+          const r = await unary<{ jobs: Job[]; nextPageToken: string }>((cb) => client.listRewardJobs({ pageSize: 500, pageToken, status }, cb));
+          jobs.push(...r.jobs);
+          pageToken = r.nextPageToken;
+        } while (pageToken);
+        emit(!!o.json, jobs.map(rewardJobView), (v) =>
+          v.length === 0 ? 'no reward-model jobs' : table(['JOB', 'STATUS', 'STEPS', 'REWARD MODEL', 'CREATED'], v.map((j) => [j.jobId, j.status, j.totalSteps, j.rewardModel || j.error.slice(0, 40), j.createdAt])),
+        );
+      } finally {
+        client.close();
+      }
     });
   reward
     .command('watch <jobId>')
