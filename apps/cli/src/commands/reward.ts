@@ -1,4 +1,4 @@
-// `tuneloop reward train|eval|score|watch|cancel`: a Bradley-Terry reward model (transformer trunk + scalar head,
+// `tuneloop reward train|eval|score|watch|cancel|ls`: a Bradley-Terry reward model (transformer trunk + scalar head,
 // LoRA or full) trained on TRL preference JSONL. By default through the reward-model service (TUNELOOP_GRPC_ADDR
 // or --addr): `train` submits a job (--watch follows it live), `eval` / `score` call EvaluateRewardModel / Score
 // on a model-store ref (name@version, as jobs store it) or a folder. `--local` runs in this process instead and
