@@ -8,7 +8,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { RetryableError } from '@tuneloop/bus';
-import { connectStore } from '@tuneloop/model-store';
+import { connectStore } from '@tuneloop/jobs';
 import type { AdapterInfo, DescribeModelResponse, FileEntry, ListAdaptersResponse, ModelStoreServiceClient } from '@tuneloop/proto';
 import { InvalidArgumentError, NotFoundError } from '@tuneloop/service-kit';
 

@@ -5,8 +5,8 @@
 // TUNELOOP_OPTIMIZER_WORKER=0: API only.
 import { grpcTarget, type ServiceModule, type StartedService } from '@tuneloop/service-kit';
 import type { Bus, WorkQueue } from '@tuneloop/bus';
-import { jobRpcHandlers, startJobWorker, type JobDone, type FinishContext } from '@tuneloop/jobs';
-import { storeAdapter } from '@tuneloop/adapter-trainer';
+import { jobRpcHandlers, startJobWorker, storeAdapter, type JobDone, type FinishContext } from '@tuneloop/jobs';
+
 import { PreferenceOptimizerServiceService, type StartOptimizationRequest } from '@tuneloop/proto';
 import type { Logger } from 'pino';
 import { resolveSpec, SUBJECTS, type OptimizeJobSpec } from './job-spec.ts';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { writeTinyBase } from '@tuneloop/adapter-trainer';
 import { createRng } from '@tuneloop/engine';
-import { connectStore, folderEntries, responseOf, sendFolder } from '@tuneloop/model-store';
+import { connectStore, folderEntries, responseOf, sendFolder } from '@tuneloop/jobs';
 import {
   PreferenceOptimizerServiceClient,
   type GetOptimizationJobResponse,
