@@ -61,8 +61,8 @@ async function withService<T>(env: Record<string, string>, fn: (client: RewardMo
 
 const CALLERS = 32;
 const request = (c: number) =>
-  // two sequence lengths close enough (9 and 12 tokens) to share a forward pass under the 25% padding limit
-  ScoreRequest.fromPartial({ rewardModel: { name: 'tiny-rm', version: '' }, items: [{ prompt: `${10 + c}+1=`, completion: `${11 + c}` }, { prompt: `${10 + c}+1=`, completion: `${12 + c} ok` }] });
+  // sequences of one length (9 tokens), so a flush is one forward pass (length grouping: score-batcher.test.ts)
+  ScoreRequest.fromPartial({ rewardModel: { name: 'tiny-rm', version: '' }, items: [{ prompt: `${10 + c}+1=`, completion: `${11 + c}` }, { prompt: `${10 + c}+1=`, completion: `${12 + c}` }] });
 
 /** 32 concurrent gRPC callers, one request each (after one warm-up call that loads the model). */
 async function burst(client: RewardModelServiceClient) {
