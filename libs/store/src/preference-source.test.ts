@@ -185,7 +185,7 @@ describe('labeling:// opening the database itself', () => {
     expect(mixed.pairs).toEqual(viaHome.pairs);
   });
 
-  it('PostgreSQL from a URL (and schema); a database without the labeling tables is NOT_FOUND', async () => {
+  it('PostgreSQL from a URL (and schema); a server that does not answer is UNAVAILABLE; no labeling tables is NOT_FOUND', async () => {
     const schema = `tl_pairs_${randomBytes(5).toString('hex')}`;
     const seeded = await openStore({ url: TEST_PG_URL, schema });
     try {
@@ -197,6 +197,9 @@ describe('labeling:// opening the database itself', () => {
       await seeded.close();
       await dropPostgresSchema(TEST_PG_URL, schema);
     }
+    const down = await fail(loadPreferencePairs('labeling://p', { storeOptions: { url: 'postgres://postgres@127.0.0.1:1/test' } }));
+    expect([down.code, down.status, down.retryable]).toEqual([14, 'UNAVAILABLE', true]);
+    expect(down.message).toMatch(/^uri: cannot open the labeling database \(/);
     const bare = `tl_pairs_${randomBytes(5).toString('hex')}`;
     try {
       const e = await fail(loadPreferencePairs('labeling://p', { storeOptions: { url: TEST_PG_URL, schema: bare } }));
