@@ -24,6 +24,11 @@ export interface StoreAdapterInput {
   baseDir: string;
   /** the PEFT folder written by the job */
   adapterDir: string;
+  /**
+   * the store name of the base (default: storeNameOf(baseDir), the folder name); a base pulled with pullModel
+   * passes its store name, so the identical stored version is found instead of importing `<name>@<version>` again
+   */
+  baseName?: string;
   /** adapter name and explicit version (the job id: a redelivered job finds its own upload) */
   name: string;
   version: string;
@@ -91,7 +96,7 @@ async function findAdapter(c: ModelStoreServiceClient, baseName: string, name: s
 export async function storeAdapter(target: string, input: StoreAdapterInput): Promise<StoredAdapter> {
   const c = connectStore(target);
   try {
-    const baseName = storeNameOf(input.baseDir);
+    const baseName = input.baseName ?? storeNameOf(input.baseDir);
     const baseFiles = await folderEntries(input.baseDir);
     let base = await call(`looking up base model ${baseName}`, () => findModel(c, baseName, baseFiles));
     const baseImported = !base;

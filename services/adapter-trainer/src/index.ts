@@ -5,8 +5,6 @@ export type { SftWorkerOptions } from './worker.ts';
 export { validateRequest, resolveBaseDir, resolveDatasetPath } from './prepare.ts';
 export type { SftJobSpec, SftTraining } from './job-spec.ts';
 export { adapterDirOf } from './train-job.ts';
-/** @deprecated moved to @tuneloop/jobs; kept until services/preference-optimizer imports it from there. */
-export { storeAdapter } from '@tuneloop/jobs';
 export { checkpointDir, readCheckpoint } from './checkpoint.ts';
 export { SftLoop } from './train/sft-loop.ts';
 export type { LoopConfig, LoopHooks, LoopState, StepReport } from './train/sft-loop.ts';
