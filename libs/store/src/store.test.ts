@@ -16,7 +16,10 @@ describe.each(['sqlite', 'postgres'] as const)('store on %s', (dialect) => {
 
   it('migrates once and is idempotent', async () => {
     expect(await migrateToLatest(store.db)).toEqual([]);
-    const tables = await store.db.introspection.getTables();
+    // PostgreSQL introspection lists every schema's tables: keep this store's (other test files migrate their own
+    // schemas at the same time).
+    const schema = dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(store.db)).rows[0].s : undefined;
+    const tables = (await store.db.introspection.getTables()).filter((t) => schema === undefined || t.schema === schema);
     const names = tables.map((t) => t.name).filter((n) => !n.startsWith('kysely_'));
     expect(names.sort()).toEqual(['assignments', 'comparisons', 'outbox', 'preference_pairs', 'projects', 'rankings', 'sessions', 'users']);
   });
@@ -46,6 +49,15 @@ describe.each(['sqlite', 'postgres'] as const)('store on %s', (dialect) => {
     expect(won).toBe(3);
     const row = await store.db.selectFrom('comparisons').select('open_slots').where('id', '=', 'c2').executeTakeFirstOrThrow();
     expect(row.open_slots).toBe(0);
+  });
+
+  it('stores opened at the same time migrate independently (PostgreSQL: one schema each)', async () => {
+    const stores = await Promise.all(Array.from({ length: 4 }, () => openTestStore(dialect)));
+    try {
+      for (const s of stores) expect(await s.db.selectFrom('projects').select('id').execute()).toEqual([]);
+    } finally {
+      await Promise.all(stores.map((s) => s.dispose()));
+    }
   });
 
   it('returns bigint timestamps as numbers', async () => {
