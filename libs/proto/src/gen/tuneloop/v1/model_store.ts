@@ -26,6 +26,9 @@ import { Timestamp } from "../../google/protobuf/timestamp.ts";
 import {
   AdapterRef,
   BlobChunk,
+  DatasetFormat,
+  datasetFormatFromJSON,
+  datasetFormatToJSON,
   FileEntry,
   ModelRef,
   QuantScheme,
@@ -252,6 +255,93 @@ export interface DeleteAdapterRequest {
 }
 
 export interface DeleteAdapterResponse {
+}
+
+/** A dataset version in the model store, written "name@version". */
+export interface DatasetVersionRef {
+  name: string;
+  /** Empty means the latest published version. */
+  version: string;
+}
+
+/** One JSONL file of a dataset version. */
+export interface DatasetFileInfo {
+  path: string;
+  /** Non-empty lines (examples). */
+  rows: number;
+}
+
+export interface DatasetInfo {
+  ref?:
+    | DatasetVersionRef
+    | undefined;
+  /** The TRL format shared by every JSONL file (detected from the data, or as declared on upload). */
+  format: DatasetFormat;
+  /** Every stored file: the JSONL files, README.md if uploaded, and the generated dataset_info.json. */
+  files: FileEntry[];
+  /** Rows over all JSONL files. */
+  rows: number;
+  createdAt?: Date | undefined;
+  sizeBytes: number;
+  jsonlFiles: DatasetFileInfo[];
+  description: string;
+}
+
+export interface UploadDatasetHeader {
+  ref?:
+    | DatasetVersionRef
+    | undefined;
+  /** UNSPECIFIED: detected from the first line of each file (every file must agree). */
+  format: DatasetFormat;
+  files: FileEntry[];
+  /** Free text, kept in dataset_info.json. */
+  description: string;
+}
+
+export interface UploadDatasetRequest {
+  part?: { $case: "header"; value: UploadDatasetHeader } | { $case: "chunk"; value: BlobChunk } | undefined;
+}
+
+export interface UploadDatasetResponse {
+  dataset?: DatasetInfo | undefined;
+}
+
+export interface GetDatasetRequest {
+  ref?: DatasetVersionRef | undefined;
+  path: string;
+  offset: number;
+  chunkSize: number;
+}
+
+export interface GetDatasetResponse {
+  chunk?: BlobChunk | undefined;
+}
+
+export interface DescribeDatasetRequest {
+  ref?: DatasetVersionRef | undefined;
+}
+
+export interface DescribeDatasetResponse {
+  dataset?: DatasetInfo | undefined;
+}
+
+export interface ListDatasetsRequest {
+  pageSize: number;
+  pageToken: string;
+  /** Only versions of this dataset name; empty lists all. */
+  name: string;
+}
+
+export interface ListDatasetsResponse {
+  datasets: DatasetInfo[];
+  nextPageToken: string;
+}
+
+export interface DeleteDatasetRequest {
+  ref?: DatasetVersionRef | undefined;
+}
+
+export interface DeleteDatasetResponse {
 }
 
 function createBaseModelInfo(): ModelInfo {
@@ -3448,6 +3538,1320 @@ export const DeleteAdapterResponse: MessageFns<DeleteAdapterResponse> = {
   },
 };
 
+function createBaseDatasetVersionRef(): DatasetVersionRef {
+  return { name: "", version: "" };
+}
+
+export const DatasetVersionRef: MessageFns<DatasetVersionRef> = {
+  encode(message: DatasetVersionRef, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.version !== "") {
+      writer.uint32(18).string(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DatasetVersionRef {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDatasetVersionRef();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DatasetVersionRef {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+    };
+  },
+
+  toJSON(message: DatasetVersionRef): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DatasetVersionRef>, I>>(base?: I): DatasetVersionRef {
+    return DatasetVersionRef.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DatasetVersionRef>, I>>(object: I): DatasetVersionRef {
+    const message = createBaseDatasetVersionRef();
+    message.name = object.name ?? "";
+    message.version = object.version ?? "";
+    return message;
+  },
+};
+
+function createBaseDatasetFileInfo(): DatasetFileInfo {
+  return { path: "", rows: 0 };
+}
+
+export const DatasetFileInfo: MessageFns<DatasetFileInfo> = {
+  encode(message: DatasetFileInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.rows !== 0) {
+      writer.uint32(16).int64(message.rows);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DatasetFileInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDatasetFileInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rows = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DatasetFileInfo {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      rows: isSet(object.rows) ? globalThis.Number(object.rows) : 0,
+    };
+  },
+
+  toJSON(message: DatasetFileInfo): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.rows !== 0) {
+      obj.rows = Math.round(message.rows);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DatasetFileInfo>, I>>(base?: I): DatasetFileInfo {
+    return DatasetFileInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DatasetFileInfo>, I>>(object: I): DatasetFileInfo {
+    const message = createBaseDatasetFileInfo();
+    message.path = object.path ?? "";
+    message.rows = object.rows ?? 0;
+    return message;
+  },
+};
+
+function createBaseDatasetInfo(): DatasetInfo {
+  return {
+    ref: undefined,
+    format: 0,
+    files: [],
+    rows: 0,
+    createdAt: undefined,
+    sizeBytes: 0,
+    jsonlFiles: [],
+    description: "",
+  };
+}
+
+export const DatasetInfo: MessageFns<DatasetInfo> = {
+  encode(message: DatasetInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      DatasetVersionRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    if (message.format !== 0) {
+      writer.uint32(16).int32(message.format);
+    }
+    for (const v of message.files) {
+      FileEntry.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.rows !== 0) {
+      writer.uint32(32).int64(message.rows);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(42).fork()).join();
+    }
+    if (message.sizeBytes !== 0) {
+      writer.uint32(48).int64(message.sizeBytes);
+    }
+    for (const v of message.jsonlFiles) {
+      DatasetFileInfo.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.description !== "") {
+      writer.uint32(66).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DatasetInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDatasetInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = DatasetVersionRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.format = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.files.push(FileEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.rows = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.sizeBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.jsonlFiles.push(DatasetFileInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DatasetInfo {
+    return {
+      ref: isSet(object.ref) ? DatasetVersionRef.fromJSON(object.ref) : undefined,
+      format: isSet(object.format) ? datasetFormatFromJSON(object.format) : 0,
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => FileEntry.fromJSON(e)) : [],
+      rows: isSet(object.rows) ? globalThis.Number(object.rows) : 0,
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      sizeBytes: isSet(object.sizeBytes)
+        ? globalThis.Number(object.sizeBytes)
+        : isSet(object.size_bytes)
+        ? globalThis.Number(object.size_bytes)
+        : 0,
+      jsonlFiles: globalThis.Array.isArray(object?.jsonlFiles)
+        ? object.jsonlFiles.map((e: any) => DatasetFileInfo.fromJSON(e))
+        : globalThis.Array.isArray(object?.jsonl_files)
+        ? object.jsonl_files.map((e: any) => DatasetFileInfo.fromJSON(e))
+        : [],
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+    };
+  },
+
+  toJSON(message: DatasetInfo): unknown {
+    const obj: any = {};
+    if (message.ref !== undefined) {
+      obj.ref = DatasetVersionRef.toJSON(message.ref);
+    }
+    if (message.format !== 0) {
+      obj.format = datasetFormatToJSON(message.format);
+    }
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => FileEntry.toJSON(e));
+    }
+    if (message.rows !== 0) {
+      obj.rows = Math.round(message.rows);
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.sizeBytes !== 0) {
+      obj.sizeBytes = Math.round(message.sizeBytes);
+    }
+    if (message.jsonlFiles?.length) {
+      obj.jsonlFiles = message.jsonlFiles.map((e) => DatasetFileInfo.toJSON(e));
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DatasetInfo>, I>>(base?: I): DatasetInfo {
+    return DatasetInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DatasetInfo>, I>>(object: I): DatasetInfo {
+    const message = createBaseDatasetInfo();
+    message.ref = (object.ref !== undefined && object.ref !== null)
+      ? DatasetVersionRef.fromPartial(object.ref)
+      : undefined;
+    message.format = object.format ?? 0;
+    message.files = object.files?.map((e) => FileEntry.fromPartial(e)) || [];
+    message.rows = object.rows ?? 0;
+    message.createdAt = object.createdAt ?? undefined;
+    message.sizeBytes = object.sizeBytes ?? 0;
+    message.jsonlFiles = object.jsonlFiles?.map((e) => DatasetFileInfo.fromPartial(e)) || [];
+    message.description = object.description ?? "";
+    return message;
+  },
+};
+
+function createBaseUploadDatasetHeader(): UploadDatasetHeader {
+  return { ref: undefined, format: 0, files: [], description: "" };
+}
+
+export const UploadDatasetHeader: MessageFns<UploadDatasetHeader> = {
+  encode(message: UploadDatasetHeader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      DatasetVersionRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    if (message.format !== 0) {
+      writer.uint32(16).int32(message.format);
+    }
+    for (const v of message.files) {
+      FileEntry.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.description !== "") {
+      writer.uint32(34).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadDatasetHeader {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadDatasetHeader();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = DatasetVersionRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.format = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.files.push(FileEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadDatasetHeader {
+    return {
+      ref: isSet(object.ref) ? DatasetVersionRef.fromJSON(object.ref) : undefined,
+      format: isSet(object.format) ? datasetFormatFromJSON(object.format) : 0,
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => FileEntry.fromJSON(e)) : [],
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+    };
+  },
+
+  toJSON(message: UploadDatasetHeader): unknown {
+    const obj: any = {};
+    if (message.ref !== undefined) {
+      obj.ref = DatasetVersionRef.toJSON(message.ref);
+    }
+    if (message.format !== 0) {
+      obj.format = datasetFormatToJSON(message.format);
+    }
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => FileEntry.toJSON(e));
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UploadDatasetHeader>, I>>(base?: I): UploadDatasetHeader {
+    return UploadDatasetHeader.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UploadDatasetHeader>, I>>(object: I): UploadDatasetHeader {
+    const message = createBaseUploadDatasetHeader();
+    message.ref = (object.ref !== undefined && object.ref !== null)
+      ? DatasetVersionRef.fromPartial(object.ref)
+      : undefined;
+    message.format = object.format ?? 0;
+    message.files = object.files?.map((e) => FileEntry.fromPartial(e)) || [];
+    message.description = object.description ?? "";
+    return message;
+  },
+};
+
+function createBaseUploadDatasetRequest(): UploadDatasetRequest {
+  return { part: undefined };
+}
+
+export const UploadDatasetRequest: MessageFns<UploadDatasetRequest> = {
+  encode(message: UploadDatasetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.part?.$case) {
+      case "header":
+        UploadDatasetHeader.encode(message.part.value, writer.uint32(10).fork()).join();
+        break;
+      case "chunk":
+        BlobChunk.encode(message.part.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadDatasetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadDatasetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.part = { $case: "header", value: UploadDatasetHeader.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.part = { $case: "chunk", value: BlobChunk.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadDatasetRequest {
+    return {
+      part: isSet(object.header)
+        ? { $case: "header", value: UploadDatasetHeader.fromJSON(object.header) }
+        : isSet(object.chunk)
+        ? { $case: "chunk", value: BlobChunk.fromJSON(object.chunk) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: UploadDatasetRequest): unknown {
+    const obj: any = {};
+    if (message.part?.$case === "header") {
+      obj.header = UploadDatasetHeader.toJSON(message.part.value);
+    } else if (message.part?.$case === "chunk") {
+      obj.chunk = BlobChunk.toJSON(message.part.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UploadDatasetRequest>, I>>(base?: I): UploadDatasetRequest {
+    return UploadDatasetRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UploadDatasetRequest>, I>>(object: I): UploadDatasetRequest {
+    const message = createBaseUploadDatasetRequest();
+    switch (object.part?.$case) {
+      case "header": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "header", value: UploadDatasetHeader.fromPartial(object.part.value) };
+        }
+        break;
+      }
+      case "chunk": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "chunk", value: BlobChunk.fromPartial(object.part.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseUploadDatasetResponse(): UploadDatasetResponse {
+  return { dataset: undefined };
+}
+
+export const UploadDatasetResponse: MessageFns<UploadDatasetResponse> = {
+  encode(message: UploadDatasetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dataset !== undefined) {
+      DatasetInfo.encode(message.dataset, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadDatasetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadDatasetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.dataset = DatasetInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadDatasetResponse {
+    return { dataset: isSet(object.dataset) ? DatasetInfo.fromJSON(object.dataset) : undefined };
+  },
+
+  toJSON(message: UploadDatasetResponse): unknown {
+    const obj: any = {};
+    if (message.dataset !== undefined) {
+      obj.dataset = DatasetInfo.toJSON(message.dataset);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UploadDatasetResponse>, I>>(base?: I): UploadDatasetResponse {
+    return UploadDatasetResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UploadDatasetResponse>, I>>(object: I): UploadDatasetResponse {
+    const message = createBaseUploadDatasetResponse();
+    message.dataset = (object.dataset !== undefined && object.dataset !== null)
+      ? DatasetInfo.fromPartial(object.dataset)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGetDatasetRequest(): GetDatasetRequest {
+  return { ref: undefined, path: "", offset: 0, chunkSize: 0 };
+}
+
+export const GetDatasetRequest: MessageFns<GetDatasetRequest> = {
+  encode(message: GetDatasetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      DatasetVersionRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(24).int64(message.offset);
+    }
+    if (message.chunkSize !== 0) {
+      writer.uint32(32).int32(message.chunkSize);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDatasetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDatasetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = DatasetVersionRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.chunkSize = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDatasetRequest {
+    return {
+      ref: isSet(object.ref) ? DatasetVersionRef.fromJSON(object.ref) : undefined,
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      chunkSize: isSet(object.chunkSize)
+        ? globalThis.Number(object.chunkSize)
+        : isSet(object.chunk_size)
+        ? globalThis.Number(object.chunk_size)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetDatasetRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== undefined) {
+      obj.ref = DatasetVersionRef.toJSON(message.ref);
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.chunkSize !== 0) {
+      obj.chunkSize = Math.round(message.chunkSize);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetDatasetRequest>, I>>(base?: I): GetDatasetRequest {
+    return GetDatasetRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetDatasetRequest>, I>>(object: I): GetDatasetRequest {
+    const message = createBaseGetDatasetRequest();
+    message.ref = (object.ref !== undefined && object.ref !== null)
+      ? DatasetVersionRef.fromPartial(object.ref)
+      : undefined;
+    message.path = object.path ?? "";
+    message.offset = object.offset ?? 0;
+    message.chunkSize = object.chunkSize ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetDatasetResponse(): GetDatasetResponse {
+  return { chunk: undefined };
+}
+
+export const GetDatasetResponse: MessageFns<GetDatasetResponse> = {
+  encode(message: GetDatasetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chunk !== undefined) {
+      BlobChunk.encode(message.chunk, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDatasetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDatasetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunk = BlobChunk.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDatasetResponse {
+    return { chunk: isSet(object.chunk) ? BlobChunk.fromJSON(object.chunk) : undefined };
+  },
+
+  toJSON(message: GetDatasetResponse): unknown {
+    const obj: any = {};
+    if (message.chunk !== undefined) {
+      obj.chunk = BlobChunk.toJSON(message.chunk);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetDatasetResponse>, I>>(base?: I): GetDatasetResponse {
+    return GetDatasetResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetDatasetResponse>, I>>(object: I): GetDatasetResponse {
+    const message = createBaseGetDatasetResponse();
+    message.chunk = (object.chunk !== undefined && object.chunk !== null)
+      ? BlobChunk.fromPartial(object.chunk)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDescribeDatasetRequest(): DescribeDatasetRequest {
+  return { ref: undefined };
+}
+
+export const DescribeDatasetRequest: MessageFns<DescribeDatasetRequest> = {
+  encode(message: DescribeDatasetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      DatasetVersionRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribeDatasetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribeDatasetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = DatasetVersionRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DescribeDatasetRequest {
+    return { ref: isSet(object.ref) ? DatasetVersionRef.fromJSON(object.ref) : undefined };
+  },
+
+  toJSON(message: DescribeDatasetRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== undefined) {
+      obj.ref = DatasetVersionRef.toJSON(message.ref);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DescribeDatasetRequest>, I>>(base?: I): DescribeDatasetRequest {
+    return DescribeDatasetRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DescribeDatasetRequest>, I>>(object: I): DescribeDatasetRequest {
+    const message = createBaseDescribeDatasetRequest();
+    message.ref = (object.ref !== undefined && object.ref !== null)
+      ? DatasetVersionRef.fromPartial(object.ref)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDescribeDatasetResponse(): DescribeDatasetResponse {
+  return { dataset: undefined };
+}
+
+export const DescribeDatasetResponse: MessageFns<DescribeDatasetResponse> = {
+  encode(message: DescribeDatasetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dataset !== undefined) {
+      DatasetInfo.encode(message.dataset, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribeDatasetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribeDatasetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.dataset = DatasetInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DescribeDatasetResponse {
+    return { dataset: isSet(object.dataset) ? DatasetInfo.fromJSON(object.dataset) : undefined };
+  },
+
+  toJSON(message: DescribeDatasetResponse): unknown {
+    const obj: any = {};
+    if (message.dataset !== undefined) {
+      obj.dataset = DatasetInfo.toJSON(message.dataset);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DescribeDatasetResponse>, I>>(base?: I): DescribeDatasetResponse {
+    return DescribeDatasetResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DescribeDatasetResponse>, I>>(object: I): DescribeDatasetResponse {
+    const message = createBaseDescribeDatasetResponse();
+    message.dataset = (object.dataset !== undefined && object.dataset !== null)
+      ? DatasetInfo.fromPartial(object.dataset)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListDatasetsRequest(): ListDatasetsRequest {
+  return { pageSize: 0, pageToken: "", name: "" };
+}
+
+export const ListDatasetsRequest: MessageFns<ListDatasetsRequest> = {
+  encode(message: ListDatasetsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    if (message.name !== "") {
+      writer.uint32(26).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDatasetsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDatasetsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDatasetsRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+    };
+  },
+
+  toJSON(message: ListDatasetsRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListDatasetsRequest>, I>>(base?: I): ListDatasetsRequest {
+    return ListDatasetsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListDatasetsRequest>, I>>(object: I): ListDatasetsRequest {
+    const message = createBaseListDatasetsRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseListDatasetsResponse(): ListDatasetsResponse {
+  return { datasets: [], nextPageToken: "" };
+}
+
+export const ListDatasetsResponse: MessageFns<ListDatasetsResponse> = {
+  encode(message: ListDatasetsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.datasets) {
+      DatasetInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDatasetsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDatasetsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.datasets.push(DatasetInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDatasetsResponse {
+    return {
+      datasets: globalThis.Array.isArray(object?.datasets)
+        ? object.datasets.map((e: any) => DatasetInfo.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListDatasetsResponse): unknown {
+    const obj: any = {};
+    if (message.datasets?.length) {
+      obj.datasets = message.datasets.map((e) => DatasetInfo.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListDatasetsResponse>, I>>(base?: I): ListDatasetsResponse {
+    return ListDatasetsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListDatasetsResponse>, I>>(object: I): ListDatasetsResponse {
+    const message = createBaseListDatasetsResponse();
+    message.datasets = object.datasets?.map((e) => DatasetInfo.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteDatasetRequest(): DeleteDatasetRequest {
+  return { ref: undefined };
+}
+
+export const DeleteDatasetRequest: MessageFns<DeleteDatasetRequest> = {
+  encode(message: DeleteDatasetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      DatasetVersionRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteDatasetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteDatasetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = DatasetVersionRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteDatasetRequest {
+    return { ref: isSet(object.ref) ? DatasetVersionRef.fromJSON(object.ref) : undefined };
+  },
+
+  toJSON(message: DeleteDatasetRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== undefined) {
+      obj.ref = DatasetVersionRef.toJSON(message.ref);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteDatasetRequest>, I>>(base?: I): DeleteDatasetRequest {
+    return DeleteDatasetRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteDatasetRequest>, I>>(object: I): DeleteDatasetRequest {
+    const message = createBaseDeleteDatasetRequest();
+    message.ref = (object.ref !== undefined && object.ref !== null)
+      ? DatasetVersionRef.fromPartial(object.ref)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteDatasetResponse(): DeleteDatasetResponse {
+  return {};
+}
+
+export const DeleteDatasetResponse: MessageFns<DeleteDatasetResponse> = {
+  encode(_: DeleteDatasetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteDatasetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteDatasetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteDatasetResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteDatasetResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteDatasetResponse>, I>>(base?: I): DeleteDatasetResponse {
+    return DeleteDatasetResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteDatasetResponse>, I>>(_: I): DeleteDatasetResponse {
+    const message = createBaseDeleteDatasetResponse();
+    return message;
+  },
+};
+
 export type ModelStoreServiceService = typeof ModelStoreServiceService;
 export const ModelStoreServiceService = {
   /** Upload a model folder: first message the header, then the chunks of each file. */
@@ -3560,6 +4964,61 @@ export const ModelStoreServiceService = {
       Buffer.from(DeleteAdapterResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteAdapterResponse => DeleteAdapterResponse.decode(value),
   },
+  /**
+   * Upload a dataset version: TRL JSONL files (+ optional README.md); every line is checked and the store
+   * adds dataset_info.json ({format, rows, files}).
+   */
+  uploadDataset: {
+    path: "/tuneloop.v1.ModelStoreService/UploadDataset" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: UploadDatasetRequest): Buffer => Buffer.from(UploadDatasetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UploadDatasetRequest => UploadDatasetRequest.decode(value),
+    responseSerialize: (value: UploadDatasetResponse): Buffer =>
+      Buffer.from(UploadDatasetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UploadDatasetResponse => UploadDatasetResponse.decode(value),
+  },
+  /** Download one file of a dataset version; resumable by starting at an offset. */
+  getDataset: {
+    path: "/tuneloop.v1.ModelStoreService/GetDataset" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: GetDatasetRequest): Buffer => Buffer.from(GetDatasetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetDatasetRequest => GetDatasetRequest.decode(value),
+    responseSerialize: (value: GetDatasetResponse): Buffer => Buffer.from(GetDatasetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetDatasetResponse => GetDatasetResponse.decode(value),
+  },
+  describeDataset: {
+    path: "/tuneloop.v1.ModelStoreService/DescribeDataset" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DescribeDatasetRequest): Buffer =>
+      Buffer.from(DescribeDatasetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DescribeDatasetRequest => DescribeDatasetRequest.decode(value),
+    responseSerialize: (value: DescribeDatasetResponse): Buffer =>
+      Buffer.from(DescribeDatasetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DescribeDatasetResponse => DescribeDatasetResponse.decode(value),
+  },
+  listDatasets: {
+    path: "/tuneloop.v1.ModelStoreService/ListDatasets" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListDatasetsRequest): Buffer => Buffer.from(ListDatasetsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListDatasetsRequest => ListDatasetsRequest.decode(value),
+    responseSerialize: (value: ListDatasetsResponse): Buffer =>
+      Buffer.from(ListDatasetsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListDatasetsResponse => ListDatasetsResponse.decode(value),
+  },
+  deleteDataset: {
+    path: "/tuneloop.v1.ModelStoreService/DeleteDataset" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteDatasetRequest): Buffer => Buffer.from(DeleteDatasetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteDatasetRequest => DeleteDatasetRequest.decode(value),
+    responseSerialize: (value: DeleteDatasetResponse): Buffer =>
+      Buffer.from(DeleteDatasetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteDatasetResponse => DeleteDatasetResponse.decode(value),
+  },
 } as const;
 
 export interface ModelStoreServiceServer extends UntypedServiceImplementation {
@@ -3580,6 +5039,16 @@ export interface ModelStoreServiceServer extends UntypedServiceImplementation {
   /** Quantize a stored model into a new version (packed codes + scales in safetensors). */
   quantizeModel: handleUnaryCall<QuantizeModelRequest, QuantizeModelResponse>;
   deleteAdapter: handleUnaryCall<DeleteAdapterRequest, DeleteAdapterResponse>;
+  /**
+   * Upload a dataset version: TRL JSONL files (+ optional README.md); every line is checked and the store
+   * adds dataset_info.json ({format, rows, files}).
+   */
+  uploadDataset: handleClientStreamingCall<UploadDatasetRequest, UploadDatasetResponse>;
+  /** Download one file of a dataset version; resumable by starting at an offset. */
+  getDataset: handleServerStreamingCall<GetDatasetRequest, GetDatasetResponse>;
+  describeDataset: handleUnaryCall<DescribeDatasetRequest, DescribeDatasetResponse>;
+  listDatasets: handleUnaryCall<ListDatasetsRequest, ListDatasetsResponse>;
+  deleteDataset: handleUnaryCall<DeleteDatasetRequest, DeleteDatasetResponse>;
 }
 
 export interface ModelStoreServiceClient extends Client {
@@ -3737,6 +5206,78 @@ export interface ModelStoreServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteAdapterResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Upload a dataset version: TRL JSONL files (+ optional README.md); every line is checked and the store
+   * adds dataset_info.json ({format, rows, files}).
+   */
+  uploadDataset(
+    callback: (error: ServiceError | null, response: UploadDatasetResponse) => void,
+  ): ClientWritableStream<UploadDatasetRequest>;
+  uploadDataset(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UploadDatasetResponse) => void,
+  ): ClientWritableStream<UploadDatasetRequest>;
+  uploadDataset(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UploadDatasetResponse) => void,
+  ): ClientWritableStream<UploadDatasetRequest>;
+  uploadDataset(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UploadDatasetResponse) => void,
+  ): ClientWritableStream<UploadDatasetRequest>;
+  /** Download one file of a dataset version; resumable by starting at an offset. */
+  getDataset(request: GetDatasetRequest, options?: Partial<CallOptions>): ClientReadableStream<GetDatasetResponse>;
+  getDataset(
+    request: GetDatasetRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<GetDatasetResponse>;
+  describeDataset(
+    request: DescribeDatasetRequest,
+    callback: (error: ServiceError | null, response: DescribeDatasetResponse) => void,
+  ): ClientUnaryCall;
+  describeDataset(
+    request: DescribeDatasetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DescribeDatasetResponse) => void,
+  ): ClientUnaryCall;
+  describeDataset(
+    request: DescribeDatasetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DescribeDatasetResponse) => void,
+  ): ClientUnaryCall;
+  listDatasets(
+    request: ListDatasetsRequest,
+    callback: (error: ServiceError | null, response: ListDatasetsResponse) => void,
+  ): ClientUnaryCall;
+  listDatasets(
+    request: ListDatasetsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListDatasetsResponse) => void,
+  ): ClientUnaryCall;
+  listDatasets(
+    request: ListDatasetsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListDatasetsResponse) => void,
+  ): ClientUnaryCall;
+  deleteDataset(
+    request: DeleteDatasetRequest,
+    callback: (error: ServiceError | null, response: DeleteDatasetResponse) => void,
+  ): ClientUnaryCall;
+  deleteDataset(
+    request: DeleteDatasetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteDatasetResponse) => void,
+  ): ClientUnaryCall;
+  deleteDataset(
+    request: DeleteDatasetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteDatasetResponse) => void,
   ): ClientUnaryCall;
 }
 
