@@ -92,8 +92,14 @@ async function runJob<Spec>(bus: Bus, opts: JobWorkerOptions<Spec>, payload: Job
   const pending: Promise<unknown>[] = [];
   const send = (p: Promise<unknown>) => pending.push(p.catch((err: unknown) => log.warn({ err }, 'progress publish failed')));
   const failed = async (message: string) => {
+    try {
+      await transitionJob(bus, jobId, 'failed', { error: message });
+    } catch (err) {
+      // cancelled meanwhile: the cancel already published the final event
+      log.info({ err: (err as Error).message, failure: message }, 'job changed state meanwhile; not marked failed');
+      return;
+    }
     log.warn({ err: message }, 'job failed');
-    await transitionJob(bus, jobId, 'failed', { error: message }).catch(() => undefined);
     await report.state('failed', true, message);
   };
 
@@ -139,13 +145,12 @@ async function runJob<Spec>(bus: Bus, opts: JobWorkerOptions<Spec>, payload: Job
     await writeFile(doneFile, JSON.stringify(done) + '\n');
   } catch (err) {
     await Promise.all(pending);
-    if (err instanceof TerminatedError) {
-      if (cancelled) {
-        log.info('job cancelled');
-        return;
-      }
-      throw err; // stopping: the work queue hands the job back (nak) for another worker
+    if (cancelled) {
+      // terminated for a cancel (a thread may report an error of its own while it is being stopped)
+      log.info('job cancelled');
+      return;
     }
+    if (err instanceof TerminatedError) throw err; // stopping: the work queue hands the job back (nak) for another worker
     if (err instanceof JobStateError) {
       log.info({ err: (err as Error).message }, 'job changed state meanwhile (cancelled?); acking');
       return;

@@ -165,8 +165,8 @@ describe('reward-model jobs: train, store, score, evaluate', () => {
     const big = api.evaluate({ rewardModel: { name: 'tiny-rm', version: jobId }, dataset: { uri: 'big.jsonl', format: 0 } }).finally(() => (evaluating = false));
     while (evaluating) probes.push(await health(svc.target));
     expect((await big).pairs).toBe(640);
-    expect(probes.length).toBeGreaterThan(1);
-    expect(Math.max(...probes)).toBeLessThan(1000);
+    expect(probes.length).toBeGreaterThan(2); // answered one after another while the evaluation ran
+    expect(Math.max(...probes)).toBeLessThan(5000);
     const missing = await errorOf(api.score({ rewardModel: { name: 'tiny-rm', version: 'nope' }, items }));
     expect(missing.code).toBe(status.NOT_FOUND);
     await writeFile(path.join(home, 'same.jsonl'), `${JSON.stringify({ prompt: '1+1=', chosen: '2', rejected: '3' })}\n${JSON.stringify({ prompt: '1+2=', chosen: '3', rejected: '3' })}\n`);
@@ -183,7 +183,7 @@ describe('reward-model jobs: train, store, score, evaluate', () => {
         expect((await api.cancel(job!.jobId)).job!.status).toBe(JobStatus.CANCELLED);
       }
     });
-    expect(events.at(-1)!.status).toBe(JobStatus.CANCELLED);
+    expect(events.at(-1)!.status, events.at(-1)!.message).toBe(JobStatus.CANCELLED);
     await until(async () => (await jobsInStream()) === 0, 10_000, 'the cancelled job to be acked');
     expect(existsSync(path.join(home, 'reward-models', 'cancelled-rm'))).toBe(false);
   }, 30_000);
