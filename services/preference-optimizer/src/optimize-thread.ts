@@ -24,6 +24,8 @@ export interface OptimizeResult {
   [k: string]: unknown;
   adapterDir: string;
   baseDir: string;
+  /** the base's name in the model store when it was pulled from there (the folder is then <name>@<version>) */
+  baseName?: string;
   outputName: string;
   steps: number;
   finalLoss: number;
@@ -47,7 +49,8 @@ export default async function runOptimizeJob(input: JobThreadInput<OptimizeJobSp
   const { spec, home, jobId } = input;
   await initBackend({ quiet: true });
   const storeTarget = () => process.env.TUNELOOP_MODEL_STORE_ADDR || spec.storeTarget;
-  const baseDir = (await resolveModel(home, spec.base, storeTarget, 'spec.base_model')).dir;
+  const resolved = await resolveModel(home, spec.base, storeTarget, 'spec.base_model');
+  const baseDir = resolved.dir;
   const base = await readBase(baseDir, 'spec.base_model');
   const { model, tokenizer } = await loadModel(baseDir);
   if (!tokenizer) throw new Error(`${baseDir}: has no tokenizer`);
@@ -76,7 +79,7 @@ export default async function runOptimizeJob(input: JobThreadInput<OptimizeJobSp
       ['tuneloop_training.json', JSON.stringify({ jobId, objective: spec.objective, method: spec.method, totalSteps: outcome.totalSteps, metrics: outcome.metrics, losses: outcome.losses }, null, 2) + '\n'],
     ]), () => true);
     const metrics: Record<string, number> = { ...outcome.metrics, steps: outcome.totalSteps };
-    const result: OptimizeResult = { adapterDir, baseDir, outputName: spec.outputName, steps: outcome.totalSteps, finalLoss: outcome.losses.at(-1)?.loss ?? NaN };
+    const result: OptimizeResult = { adapterDir, baseDir, baseName: resolved.stored?.name, outputName: spec.outputName, steps: outcome.totalSteps, finalLoss: outcome.losses.at(-1)?.loss ?? NaN };
     post({ type: 'done', outputDir: adapterDir, metrics, result });
   } finally {
     reference?.pm?.unload();

@@ -1,15 +1,16 @@
 // Where a job's models come from: a base model, an init adapter or a reward model named by a store ref
 // (name@version) or a local folder. Local folders (absolute, relative to TUNELOOP_HOME, or TUNELOOP_HOME/models/<name>)
-// are used in place; anything else is pulled from the model store (gRPC) into TUNELOOP_HOME/cache/<kind>/<name>@<version>[/<name>],
-// each file checked against its SHA-256, once per worker (a `.complete` marker is written last).
+// are used in place; anything else is pulled from the model store (gRPC) into TUNELOOP_HOME/cache/<kind>/<name>@<version>,
+// each file checked against its SHA-256, once per worker (models with @tuneloop/jobs' pullModel; adapters here, a
+// `.complete` marker written last).
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { RetryableError } from '@tuneloop/bus';
-import { connectStore } from '@tuneloop/jobs';
-import type { AdapterInfo, DescribeModelResponse, FileEntry, ListAdaptersResponse, ModelStoreServiceClient } from '@tuneloop/proto';
+import { connectStore, describeModel, pullModel } from '@tuneloop/jobs';
+import type { AdapterInfo, FileEntry, ListAdaptersResponse, ModelStoreServiceClient } from '@tuneloop/proto';
 import { InvalidArgumentError, NotFoundError } from '@tuneloop/service-kit';
 
 export interface Ref {
@@ -80,23 +81,11 @@ export async function resolveModel(home: string, ref: Ref, storeTarget: () => st
   if (path.isAbsolute(ref.name) || ref.name.includes('/') || ref.name.startsWith('.')) throw new NotFoundError(`${field}: no model folder at ${ref.name} (config.json missing)`);
   const target = storeTarget();
   if (!target) throw new NotFoundError(`${field}: ${ref.name} is not a folder under TUNELOOP_HOME/models and no model store is configured`);
-  const c = connectStore(target);
-  try {
-    const res = await new Promise<DescribeModelResponse>((resolve, reject) => c.describeModel({ ref: { name: ref.name, version: ref.version } }, (e, r) => (e ? reject(e) : resolve(r)))).catch((e) => {
-      throw storeErr(field, `model ${ref.name}@${ref.version || 'latest'}`, e);
-    });
-    const info = res.model!;
-    if (info.quantization) throw new InvalidArgumentError(field, `${info.ref!.name}@${info.ref!.version} is a quantized version; optimization jobs need the unquantized base`);
-    const pinned = { name: info.ref!.name, version: info.ref!.version };
-    // the folder is named after the model: the adapter upload finds this exact version by name + file hashes
-    const dest = path.join(home, 'cache', 'models', `${pinned.name}@${pinned.version}`, pinned.name);
-    await pullFiles(dest, info.files, (p) => c.getModel({ ref: pinned, path: p, offset: 0, chunkSize: 0 }) as AsyncIterable<{ chunk?: { offset: number; data: Uint8Array } }>).catch((e) => {
-      throw e instanceof RetryableError || e instanceof InvalidArgumentError ? e : storeErr(field, `pulling ${pinned.name}@${pinned.version}`, e);
-    });
-    return { dir: dest, stored: pinned };
-  } finally {
-    c.close();
-  }
+  const info = await describeModel(target, ref.name, ref.version);
+  if (!info) throw new NotFoundError(`${field}: model ${ref.name}@${ref.version || 'latest'} is not in the model store`);
+  if (info.quantization) throw new InvalidArgumentError(field, `${info.ref!.name}@${info.ref!.version} is a quantized version; optimization jobs need the unquantized base`);
+  // the adapter upload links to this version by name (storeAdapter's baseName) + identical files
+  return { dir: await pullModel(target, info, path.join(home, 'cache', 'models')), stored: { name: info.ref!.name, version: info.ref!.version } };
 }
 
 async function findAdapter(c: ModelStoreServiceClient, ref: Ref): Promise<AdapterInfo | undefined> {

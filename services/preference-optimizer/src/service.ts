@@ -67,7 +67,7 @@ async function finish(done: JobDone, ctx: FinishContext<OptimizeJobSpec>, storeT
   const target = storeTarget();
   if (!target) throw new Error('no model store configured (TUNELOOP_MODEL_STORE_ADDR)');
   const metrics = Object.fromEntries(Object.entries(done.metrics ?? {}).filter(([, v]) => Number.isFinite(v)));
-  const stored = await storeAdapter(target, { baseDir: r.baseDir, adapterDir: r.adapterDir, name: r.outputName, version: ctx.jobId, metrics: { ...metrics, final_loss: r.finalLoss } });
+  const stored = await storeAdapter(target, { baseDir: r.baseDir, baseName: r.baseName, adapterDir: r.adapterDir, name: r.outputName, version: ctx.jobId, metrics: { ...metrics, final_loss: r.finalLoss } });
   const output = { name: stored.name, version: stored.version, baseModel: stored.baseModel, dir: r.adapterDir };
   return {
     result: { output, objective: ctx.spec.objective, finalLoss: Number.isFinite(r.finalLoss) ? r.finalLoss : null, steps: r.steps, metrics: done.metrics ?? {} },
