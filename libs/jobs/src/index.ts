@@ -20,3 +20,5 @@ export { storeAdapter, storeError, storeNameOf } from './store-adapter.ts';
 export type { StoredAdapter, StoreAdapterInput } from './store-adapter.ts';
 export { describeModel, pullModel, storeModelFolder, sameFileEntries } from './store-models.ts';
 export { folderEntries, sendFolder, responseOf, receive, connectStore, progressBar, UPLOAD_CHUNK } from './store-client.ts';
+export { pushDataset, describeDataset, listDatasets, fetchDatasetFile, storeFileFetcher } from './store-datasets.ts';
+export type { PushDatasetInput, StoreFileRef, FetchedStoreFile } from './store-datasets.ts';

@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { credentials, type ClientReadableStream, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
-import { ModelStoreServiceClient, type FileEntry, type GetModelResponse, type UploadAdapterRequest, type UploadModelRequest } from '@tuneloop/proto';
+import { ModelStoreServiceClient, type FileEntry, type GetModelResponse, type UploadAdapterRequest, type UploadDatasetRequest, type UploadModelRequest } from '@tuneloop/proto';
 import { grpcTarget, loadConfig } from '@tuneloop/service-kit';
 
 export const UPLOAD_CHUNK = 256 * 1024;
@@ -30,7 +30,7 @@ async function write<T>(call: ClientWritableStream<T>, msg: T): Promise<void> {
 }
 
 /** Streams each file of `dir` in chunks after `header`; `progress(bytesSent)` after each chunk. */
-export async function sendFolder<T extends UploadModelRequest | UploadAdapterRequest>(
+export async function sendFolder<T extends UploadModelRequest | UploadAdapterRequest | UploadDatasetRequest>(
   call: ClientWritableStream<T>,
   header: T,
   dir: string,

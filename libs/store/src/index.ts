@@ -35,4 +35,6 @@ export type {
   LoadedPreferencePairs,
   LoadedKtoExamples,
   SourceRef,
+  StoreFileRef,
+  FetchStoreFile,
 } from './preference-source.ts';

@@ -49,10 +49,16 @@ describe('preference files', () => {
     expect((await fail(loadPreferencePairs(bad))).message).toMatch(/^uri: bad\.jsonl: line 2: not valid JSON/);
   });
 
-  it('missing file, store://, unknown schemes and bad labeling queries are INVALID_ARGUMENT', async () => {
+  it('missing file, store:// without a store, unknown schemes and bad labeling queries are INVALID_ARGUMENT', async () => {
     const e = await fail(loadPreferencePairs(path.join(dir, 'nope.jsonl'), { field: 'dataset.uri' }));
     expect([e.code, e.message]).toEqual([3, `dataset.uri: no such file: ${path.join(dir, 'nope.jsonl')}`]);
-    expect((await fail(loadPreferencePairs('store://prefs@1/train.jsonl'))).message).toContain('store:// is not supported');
+    // store:// needs the caller's fetchStoreFile (tests against a real model store: services/model-store/test/datasets.test.ts)
+    expect((await fail(loadPreferencePairs('store://prefs@1/train.jsonl'))).message).toBe('uri: store://prefs@1/train.jsonl: this reader has no model store connection (the caller passes no fetchStoreFile)');
+    expect(parseSourceUri('store://prefs@3/train.jsonl')).toEqual({ kind: 'store', name: 'prefs', version: '3', path: 'train.jsonl' });
+    expect(parseSourceUri('store://prefs')).toEqual({ kind: 'store', name: 'prefs' });
+    expect(parseSourceUri('store://prefs@latest/a.jsonl')).toEqual({ kind: 'store', name: 'prefs', path: 'a.jsonl' });
+    expect(() => parseSourceUri('store://prefs@1/../x.jsonl')).toThrow('the file must be a plain file name');
+    expect(() => parseSourceUri('store://@1/x.jsonl')).toThrow('dataset name must match');
     expect((await fail(loadPreferencePairs('s3://bucket/x.jsonl'))).message).toContain('unsupported scheme "s3://"');
     expect(() => parseSourceUri('labeling://p?round=0')).toThrow('uri: round: must be an integer >= 1 or "current", got "0"');
     expect(() => parseSourceUri('labeling://p?minAgreement=2')).toThrow('minAgreement: must be a number in 0..1, got "2"');

@@ -3,8 +3,9 @@
 // (labeling://<project id or name>?round=<n>&minAgreement=<a>). Labeling pairs are exactly the labeling app's
 // export (apps/labeling/src/server/export.ts: same rows, order, round and agreement filter, TRL record shape),
 // plus each pair's Bradley-Terry margin from the annotation strength; pairs no trainer accepts (identical or
-// empty responses) are left out and counted. `store://` is not served: the model store holds model and adapter
-// folders only (a version needs config.json or adapter_config.json), not dataset files.
+// empty responses) are left out and counted. `store://<name>@<version>/<file>` (or `store://<name>@<version>` for
+// a one-file dataset; no version: the newest) reads a dataset version of the model store through the caller's
+// `fetchStoreFile` (libs/store does no gRPC: @tuneloop/jobs' storeFileFetcher(target) is the usual one).
 //
 // Errors carry a numeric gRPC `code` and `details` (service-kit's toGrpcStatus passes them through unchanged),
 // a string `status`, the `field` and, for a bad JSONL line, the 1-based `line`.
@@ -62,6 +63,8 @@ export interface SourcedPreference extends PreferenceRecord {
 
 export type PreferenceSource =
   | { kind: 'file'; uri: string; path: string; records: number }
+  /** A model-store dataset version; `version` is the resolved one (never 'latest'). */
+  | { kind: 'store'; uri: string; name: string; version: string; path: string; records: number }
   | {
       kind: 'labeling';
       uri: string;
@@ -89,7 +92,22 @@ export interface PreferenceSourceOptions {
   /** Where the labeling database is; fields left out come from TUNELOOP_DATABASE_URL / TUNELOOP_HOME in `env`. */
   storeOptions?: StoreOptions;
   env?: NodeJS.ProcessEnv;
+  /** Reads one file of a model-store dataset version, for store:// URIs (@tuneloop/jobs storeFileFetcher(target)). */
+  fetchStoreFile?: FetchStoreFile;
 }
+
+/** A file of a dataset version in the model store (version undefined: the newest; path undefined: the only JSONL file). */
+export interface StoreFileRef {
+  name: string;
+  version?: string;
+  path?: string;
+}
+
+/**
+ * Fetches a dataset file from the model store. Rejections with a numeric gRPC `code` (NOT_FOUND, INVALID_ARGUMENT,
+ * UNAVAILABLE, ...) and `details` keep their code; anything else is UNAVAILABLE.
+ */
+export type FetchStoreFile = (ref: StoreFileRef, opts: { maxBytes: number }) => Promise<{ name: string; version: string; path: string; data: Uint8Array }>;
 
 export interface LoadedPreferencePairs {
   pairs: SourcedPreference[];
@@ -111,11 +129,11 @@ const datasets = (): Promise<Datasets> => import(/* @vite-ignore */ /* webpackIg
 export async function loadPreferencePairs(uri: string, opts: PreferenceSourceOptions = {}): Promise<LoadedPreferencePairs> {
   const field = opts.field ?? 'uri';
   const ref = parseSourceUri(uri, field);
-  if (ref.kind === 'file') {
-    const { file, text } = await readSourceFile(ref.path, opts, field);
+  if (ref.kind === 'file' || ref.kind === 'store') {
+    const t = await readSourceText(ref, uri, opts, field);
     const ds = await datasets();
-    const pairs = wrapDatasetErrors(() => ds.parsePreferenceJsonl(text, { source: path.basename(file) }), field, ds);
-    return { pairs, source: { kind: 'file', uri, path: file, records: pairs.length } };
+    const pairs = wrapDatasetErrors(() => ds.parsePreferenceJsonl(t.text, { source: t.label }), field, ds);
+    return { pairs, source: { ...t.source, records: pairs.length } };
   }
   return withStore(opts, field, (store) => readLabelingPairs(store, ref, uri, field));
 }
@@ -127,13 +145,16 @@ export async function loadPreferencePairs(uri: string, opts: PreferenceSourceOpt
 export async function loadKtoExamples(uri: string, opts: PreferenceSourceOptions = {}): Promise<LoadedKtoExamples> {
   const field = opts.field ?? 'uri';
   const ref = parseSourceUri(uri, field);
-  if (ref.kind === 'file') {
-    const { file, text } = await readSourceFile(ref.path, opts, field);
-    if (isKtoText(text)) {
-      const ds = await datasets();
-      const examples = wrapDatasetErrors(() => ds.parseKtoJsonl(text, { source: path.basename(file) }), field, ds);
-      return { examples, source: { kind: 'file', uri, path: file, records: examples.length } };
+  if (ref.kind === 'file' || ref.kind === 'store') {
+    const t = await readSourceText(ref, uri, opts, field);
+    const ds = await datasets();
+    if (isKtoText(t.text)) {
+      const examples = wrapDatasetErrors(() => ds.parseKtoJsonl(t.text, { source: t.label }), field, ds);
+      return { examples, source: { ...t.source, records: examples.length } };
     }
+    // read once: a store file is not fetched a second time
+    const pairs = wrapDatasetErrors(() => ds.parsePreferenceJsonl(t.text, { source: t.label }), field, ds);
+    return { examples: unpair(pairs), source: { ...t.source, records: pairs.length } };
   }
   const { pairs, source } = await loadPreferencePairs(uri, opts);
   return { examples: unpair(pairs), source };
@@ -162,12 +183,13 @@ function isKtoText(text: string): boolean {
 
 export type SourceRef =
   | { kind: 'file'; path: string }
+  | { kind: 'store'; name: string; version?: string; path?: string }
   | { kind: 'labeling'; project: string; round: number | 'current' | null; minAgreement: number | null };
 
 /** Parses a source URI; INVALID_ARGUMENT naming `field` for anything else. */
 export function parseSourceUri(uri: string, field = 'uri'): SourceRef {
   const bad = (problem: string) => new PreferenceSourceError('INVALID_ARGUMENT', field, problem);
-  if (typeof uri !== 'string' || uri.trim() === '') throw bad('must name a JSONL file (path or file://) or labeling://<project>');
+  if (typeof uri !== 'string' || uri.trim() === '') throw bad('must name a JSONL file (path or file://), store://<dataset>@<version>/<file> or labeling://<project>');
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
   if (!scheme) return { kind: 'file', path: uri };
   if (scheme === 'file') {
@@ -177,10 +199,8 @@ export function parseSourceUri(uri: string, field = 'uri'): SourceRef {
       throw bad(`not a valid file:// URI (${(e as Error).message}), got ${JSON.stringify(uri)}`);
     }
   }
-  if (scheme === 'store') {
-    throw bad('store:// is not supported: the model store holds model and adapter folders only, not dataset files; use a JSONL path or labeling://<project>');
-  }
-  if (scheme !== 'labeling') throw bad(`unsupported scheme "${scheme}://" (supported: a file path, file://, labeling://), got ${JSON.stringify(uri)}`);
+  if (scheme === 'store') return parseStoreUri(uri, bad);
+  if (scheme !== 'labeling') throw bad(`unsupported scheme "${scheme}://" (supported: a file path, file://, store://, labeling://), got ${JSON.stringify(uri)}`);
   const rest = uri.slice('labeling://'.length);
   const q = rest.indexOf('?');
   let project: string;
@@ -211,7 +231,66 @@ export function parseSourceUri(uri: string, field = 'uri'): SourceRef {
   return { kind: 'labeling', project, round, minAgreement };
 }
 
+// As the model store's refs.ts: names and versions it accepts, plain file names.
+const STORE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const STORE_VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const STORE_FILE_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;
+
+/** store://<name>[@<version>][/<file>]; version '' or 'latest' = the newest. */
+function parseStoreUri(uri: string, bad: (problem: string) => PreferenceSourceError): SourceRef {
+  const rest = uri.slice('store://'.length);
+  if (rest.includes('?') || rest.includes('#')) throw bad(`store://: no query or fragment allowed, got ${JSON.stringify(uri)}`);
+  const slash = rest.indexOf('/');
+  const refText = slash < 0 ? rest : rest.slice(0, slash);
+  const file = slash < 0 ? undefined : rest.slice(slash + 1);
+  const at = refText.lastIndexOf('@');
+  const name = at < 0 ? refText : refText.slice(0, at);
+  const version = at < 0 ? undefined : refText.slice(at + 1);
+  const form = 'store://<dataset>@<version>/<file.jsonl>';
+  if (!STORE_NAME_RE.test(name) || name.includes('..')) throw bad(`store://: dataset name must match ${STORE_NAME_RE} (${form}), got ${JSON.stringify(name)}`);
+  if (version !== undefined && (!STORE_VERSION_RE.test(version) || version.includes('..'))) {
+    throw bad(`store://: version must match ${STORE_VERSION_RE} (${form}), got ${JSON.stringify(version)}`);
+  }
+  if (file !== undefined && (!STORE_FILE_RE.test(file) || file.includes('..'))) {
+    throw bad(`store://: the file must be a plain file name of the dataset version (${form}), got ${JSON.stringify(file)}`);
+  }
+  return { kind: 'store', name, ...(version && version !== 'latest' ? { version } : {}), ...(file ? { path: file } : {}) };
+}
+
 // ---- files ----
+
+type TextSource = { kind: 'file'; uri: string; path: string } | { kind: 'store'; uri: string; name: string; version: string; path: string };
+
+/** The text of a file or store source, a label for line errors (the file name), and the source without counts. */
+async function readSourceText(
+  ref: Extract<SourceRef, { kind: 'file' | 'store' }>,
+  uri: string,
+  opts: PreferenceSourceOptions,
+  field: string,
+): Promise<{ text: string; label: string; source: TextSource }> {
+  if (ref.kind === 'file') {
+    const { file, text } = await readSourceFile(ref.path, opts, field);
+    return { text, label: path.basename(file), source: { kind: 'file', uri, path: file } };
+  }
+  const shown = `store://${ref.name}@${ref.version ?? 'latest'}${ref.path ? `/${ref.path}` : ''}`;
+  if (!opts.fetchStoreFile) throw new PreferenceSourceError('INVALID_ARGUMENT', field, `${shown}: this reader has no model store connection (the caller passes no fetchStoreFile)`);
+  let got: Awaited<ReturnType<FetchStoreFile>>;
+  try {
+    got = await opts.fetchStoreFile({ name: ref.name, version: ref.version, path: ref.path }, { maxBytes: MAX_PREFERENCE_FILE_BYTES });
+  } catch (e) {
+    const err = e as { code?: unknown; details?: unknown; message?: unknown };
+    const byCode = (Object.entries(GRPC) as [PreferenceSourceStatus, number][]).find(([, c]) => c === err.code)?.[0];
+    const detail = typeof err.details === 'string' && err.details ? err.details : String(err.message ?? e);
+    throw new PreferenceSourceError(byCode ?? 'UNAVAILABLE', field, `${shown}: model store: ${detail}`, { cause: e });
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(got.data);
+  } catch {
+    throw new PreferenceSourceError('INVALID_ARGUMENT', field, `${shown}: not valid UTF-8`);
+  }
+  return { text, label: `${got.name}@${got.version}/${got.path}`, source: { kind: 'store', uri, name: got.name, version: got.version, path: got.path } };
+}
 
 async function readSourceFile(p: string, opts: PreferenceSourceOptions, field: string): Promise<{ file: string; text: string }> {
   const file = path.isAbsolute(p) ? p : path.resolve(opts.baseDir ?? process.cwd(), p);

@@ -5,7 +5,7 @@ import { DataLossError, InvalidArgumentError } from '@tuneloop/service-kit';
 
 export const SHA256_RE = /^[0-9a-f]{64}$/;
 
-export type ManifestKind = 'models' | 'adapters';
+export type ManifestKind = 'models' | 'adapters' | 'datasets';
 
 export interface BlobStore {
   /** Stored size of a blob, or null when absent. */

@@ -39,9 +39,24 @@ export const AdapterManifestSchema = z.object({
 });
 export type AdapterManifest = z.infer<typeof AdapterManifestSchema>;
 
-type Manifest = ModelManifest | AdapterManifest;
-const schemaOf = { models: ModelManifestSchema, adapters: AdapterManifestSchema } as const;
-const noun = { models: 'model', adapters: 'adapter' } as const;
+export const DatasetManifestSchema = z.object({
+  kind: z.literal('dataset'),
+  name: z.string(),
+  version: z.string(),
+  createdAt: z.string(),
+  /** the JSONL files, README.md when uploaded, and the generated dataset_info.json */
+  files: z.array(FileSchema),
+  /** a dataset-check.ts format name (preference, unpaired, prompt_completion, messages, prompts) */
+  format: z.string(),
+  rows: z.number().int().nonnegative(),
+  jsonlFiles: z.array(z.object({ path: z.string(), rows: z.number().int().nonnegative() })),
+  description: z.string().default(''),
+});
+export type DatasetManifest = z.infer<typeof DatasetManifestSchema>;
+
+type Manifest = ModelManifest | AdapterManifest | DatasetManifest;
+const schemaOf = { models: ModelManifestSchema, adapters: AdapterManifestSchema, datasets: DatasetManifestSchema } as const;
+const noun = { models: 'model', adapters: 'adapter', datasets: 'dataset' } as const;
 
 function newestFirst(a: Manifest, b: Manifest): number {
   return b.createdAt.localeCompare(a.createdAt) || compareVersions(b.version, a.version);
@@ -52,6 +67,7 @@ export class Catalog {
 
   async list(kind: 'models', name?: string): Promise<ModelManifest[]>;
   async list(kind: 'adapters', name?: string): Promise<AdapterManifest[]>;
+  async list(kind: 'datasets', name?: string): Promise<DatasetManifest[]>;
   async list(kind: ManifestKind, name?: string): Promise<Manifest[]> {
     const docs = await this.backend.manifests.list(kind, name);
     return docs.map((d) => schemaOf[kind].parse(JSON.parse(d)) as Manifest).sort(newestFirst);
@@ -60,6 +76,7 @@ export class Catalog {
   /** The manifest of `ref` (the newest version when ref.version is undefined); NOT_FOUND otherwise. */
   async resolve(kind: 'models', ref: Ref): Promise<ModelManifest>;
   async resolve(kind: 'adapters', ref: Ref): Promise<AdapterManifest>;
+  async resolve(kind: 'datasets', ref: Ref): Promise<DatasetManifest>;
   async resolve(kind: ManifestKind, ref: Ref): Promise<Manifest> {
     if (ref.version !== undefined) {
       const doc = await this.backend.manifests.get(kind, ref.name, ref.version);
@@ -92,7 +109,7 @@ export class Catalog {
   /** Deletes blobs among `candidates` (default: all) that no manifest references; returns how many. */
   async collectGarbage(candidates?: string[]): Promise<number> {
     const used = new Set<string>();
-    for (const m of [...(await this.list('models')), ...(await this.list('adapters'))]) for (const f of m.files) used.add(f.sha256);
+    for (const m of [...(await this.list('models')), ...(await this.list('adapters')), ...(await this.list('datasets'))]) for (const f of m.files) used.add(f.sha256);
     let n = 0;
     for (const sha of candidates ?? (await this.backend.blobs.list())) {
       if (!used.has(sha) && (await this.backend.blobs.delete(sha))) n++;

@@ -1,8 +1,9 @@
 // Manifests <-> wire messages (ModelInfo, AdapterInfo) and QuantScheme enum <-> libs/quant scheme names.
-import { QuantScheme, type AdapterInfo, type ModelInfo } from '@tuneloop/proto';
+import { DatasetFormat, QuantScheme, type AdapterInfo, type DatasetInfo, type ModelInfo } from '@tuneloop/proto';
 import type { QuantScheme as Scheme } from '@tuneloop/quant';
 import { InvalidArgumentError } from '@tuneloop/service-kit';
-import type { AdapterManifest, ModelManifest } from './catalog.ts';
+import type { AdapterManifest, DatasetManifest, ModelManifest } from './catalog.ts';
+import { FORMAT_NAMES, type DatasetFormatName } from './dataset-check.ts';
 
 const TO_WIRE: Record<string, QuantScheme> = {
   none: QuantScheme.UNSPECIFIED,
@@ -44,6 +45,19 @@ export function adapterInfo(a: AdapterManifest): AdapterInfo {
     createdAt: new Date(a.createdAt),
     metrics: a.metrics,
     sizeBytes: a.files.reduce((x, f) => x + f.size, 0),
+  };
+}
+
+export function datasetInfo(d: DatasetManifest): DatasetInfo {
+  return {
+    ref: { name: d.name, version: d.version },
+    format: FORMAT_NAMES[d.format as DatasetFormatName] ?? DatasetFormat.UNSPECIFIED,
+    files: d.files,
+    rows: d.rows,
+    createdAt: new Date(d.createdAt),
+    sizeBytes: d.files.reduce((x, f) => x + f.size, 0),
+    jsonlFiles: d.jsonlFiles,
+    description: d.description,
   };
 }
 

@@ -1,17 +1,18 @@
-// model-store service: quantized base models and PEFT adapters over tuneloop.v1.ModelStoreService,
+// model-store service: quantized base models, PEFT adapters and dataset versions (TRL JSONL) over tuneloop.v1.ModelStoreService,
 // stored as content-addressed blobs + manifests on the file system or NATS (TUNELOOP_MODEL_STORE_BACKEND).
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
 import { publish, type Bus } from '@tuneloop/bus';
-import { ModelStoreServiceService, QuantScheme, type BlobChunk } from '@tuneloop/proto';
+import { DatasetFormat, ModelStoreServiceService, QuantScheme, type BlobChunk } from '@tuneloop/proto';
 import { DEFAULT_BLOCK_SIZE } from '@tuneloop/quant';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, type Handlers, type ServiceModule } from '@tuneloop/service-kit';
 import type { Logger } from 'pino';
 import { verifiedSource, readVerified, type StoreBackend } from './backend.ts';
-import { Catalog, type AdapterManifest, type ManifestFile, type ModelManifest } from './catalog.ts';
-import { adapterInfo, modelInfo, page, schemeFromWire } from './convert.ts';
+import { Catalog, type AdapterManifest, type DatasetManifest, type ManifestFile, type ModelManifest } from './catalog.ts';
+import { adapterInfo, datasetInfo, modelInfo, page, schemeFromWire } from './convert.ts';
+import { checkDatasetEntries, checkDatasetFolder, datasetInfoFile, formatName } from './dataset-check.ts';
 import { checkAdapterFolder, checkModelFolder } from './folder-check.ts';
 import { openFsBackend } from './fs-backend.ts';
 import { openNatsBackend } from './nats-backend.ts';
@@ -233,6 +234,51 @@ export function modelStoreHandlers(backend: StoreBackend, bus: Bus, logger: Logg
       const a = await catalog.resolve('adapters', refFrom(req.ref, 'ref'));
       await catalog.remove('adapters', a.name, a.version);
       await catalog.collectGarbage(a.files.map((f) => f.sha256));
+      return {};
+    },
+
+    async uploadDataset(requests, ctx) {
+      const r = await receiveUpload(requests, backend.blobs, (h) => checkDatasetEntries(h.files, h.description), gc, ctx.signal);
+      const written = [...r.written];
+      try {
+        const ref = refFrom(r.header.ref, 'header.ref');
+        const declared = r.header.format === DatasetFormat.UNSPECIFIED ? undefined : formatName(r.header.format);
+        if (r.header.format !== DatasetFormat.UNSPECIFIED && !declared) throw new InvalidArgumentError('header.format', `unknown dataset format ${r.header.format}`);
+        const info = await checkDatasetFolder(backend.blobs, r.files, declared);
+        const gen = datasetInfoFile(info, r.files, r.header.description);
+        const w = await backend.blobs.put(gen.entry.sha256, verifiedSource(once(gen.bytes), gen.entry.sha256, gen.entry.size, `files[${gen.entry.path}]`));
+        if (w.written) written.push(gen.entry.sha256);
+        const d = await catalog.commit('datasets', ref.name, ref.version, (v): DatasetManifest => ({
+          kind: 'dataset', name: ref.name, version: v, createdAt: new Date().toISOString(), files: [...r.files, gen.entry],
+          format: info.format, rows: info.rows, jsonlFiles: info.jsonlFiles, description: r.header.description,
+        }));
+        return { dataset: datasetInfo(d) };
+      } catch (err) {
+        await gc(written).catch(() => undefined);
+        throw err;
+      }
+    },
+
+    async *getDataset(req) {
+      const d = await catalog.resolve('datasets', refFrom(req.ref, 'ref'));
+      yield* downloadFile(backend, d.files, req.path, req.offset, req.chunkSize, `dataset ${d.name}@${d.version}`);
+    },
+
+    async describeDataset(req) {
+      return { dataset: datasetInfo(await catalog.resolve('datasets', refFrom(req.ref, 'ref'))) };
+    },
+
+    async listDatasets(req) {
+      const name = req.name ? checkName(req.name, 'name') : undefined;
+      const all = (await catalog.list('datasets', name)).sort((a, b) => a.name.localeCompare(b.name) || b.createdAt.localeCompare(a.createdAt));
+      const p = page(all, req.pageSize, req.pageToken);
+      return { datasets: p.items.map(datasetInfo), nextPageToken: p.next };
+    },
+
+    async deleteDataset(req) {
+      const d = await catalog.resolve('datasets', refFrom(req.ref, 'ref'));
+      await catalog.remove('datasets', d.name, d.version);
+      await catalog.collectGarbage(d.files.map((f) => f.sha256));
       return {};
     },
   };
