@@ -15,6 +15,7 @@ const commandGroups: (() => Promise<{ register: Register }>)[] = [
   () => import('./commands/optimize.ts'),
   () => import('./commands/optimize-rl.ts'),
   () => import('./commands/rollout.ts'),
+  () => import('./commands/dataset.ts'),
 ];
 
 export async function main(argv: string[]): Promise<number> {
