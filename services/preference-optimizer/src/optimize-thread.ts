@@ -10,7 +10,7 @@ import type { JobThreadInput, JobThreadPost } from '@tuneloop/jobs';
 import type { CausalLM } from '@tuneloop/model';
 import { decodeAdapterFiles, encodeAdapterFiles, getPeftMethod, loadAdapter, saveAdapter, type PeftModel } from '@tuneloop/peft';
 import type { OptimizeJobSpec } from './job-spec.ts';
-import { resolveAdapter, resolveModel } from './policy.ts';
+import { resolveAdapter, resolveModel, withStoreRetry } from './policy.ts';
 import { readBase } from './prepare.ts';
 import { runPreferenceJob, type PolicyCtx } from './train/preference-run.ts';
 import { runRlJob } from './train/rl-run.ts';
@@ -38,7 +38,8 @@ async function readAdapter(dir: string) {
 /** The starting policy: `model` with the init adapter loaded (continues training), or a fresh method applied. */
 async function applyPolicy(model: CausalLM, spec: OptimizeJobSpec, home: string, storeTarget: () => string | undefined): Promise<PeftModel> {
   if (spec.initAdapter) {
-    const dir = (await resolveAdapter(home, spec.initAdapter, storeTarget, 'spec.init_adapter')).dir;
+    const ref = spec.initAdapter;
+    const dir = (await withStoreRetry(() => resolveAdapter(home, ref, storeTarget, 'spec.init_adapter'))).dir;
     return loadAdapter(model, await readAdapter(dir), { seed: spec.training.seed });
   }
   const method = getPeftMethod(spec.method);
@@ -49,7 +50,7 @@ export default async function runOptimizeJob(input: JobThreadInput<OptimizeJobSp
   const { spec, home, jobId } = input;
   await initBackend({ quiet: true });
   const storeTarget = () => process.env.TUNELOOP_MODEL_STORE_ADDR || spec.storeTarget;
-  const resolved = await resolveModel(home, spec.base, storeTarget, 'spec.base_model');
+  const resolved = await withStoreRetry(() => resolveModel(home, spec.base, storeTarget, 'spec.base_model'));
   const baseDir = resolved.dir;
   const base = await readBase(baseDir, 'spec.base_model');
   const { model, tokenizer } = await loadModel(baseDir);

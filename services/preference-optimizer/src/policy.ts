@@ -27,6 +27,22 @@ export interface ResolvedFolder {
 const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED, status.ABORTED, status.INTERNAL, status.UNKNOWN, status.CANCELLED]);
 const SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/**
+ * `fn` again while the model store is unreachable (a RetryableError / UnavailableError), after 1, 2, 4, 8 s: a job
+ * thread cannot hand its job back, so a short store restart must not fail it.
+ */
+export async function withStoreRetry<T>(fn: () => Promise<T>, delaysMs = [1000, 2000, 4000, 8000]): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const retryable = (e as { retryable?: unknown }).retryable === true || (e as { code?: unknown }).code === status.UNAVAILABLE;
+      if (!retryable || i >= delaysMs.length) throw e;
+      await new Promise((r) => setTimeout(r, delaysMs[i]));
+    }
+  }
+}
+
 function storeErr(field: string, what: string, err: unknown): Error {
   const e = err as Partial<ServiceError>;
   if (e.code === status.NOT_FOUND) return new NotFoundError(`${field}: ${what}: not in the model store (${e.details ?? ''})`);

@@ -13,6 +13,7 @@ import { packSequences, TrainingDivergedError } from '@tuneloop/objectives';
 import { bestOfN, greedyPassAt1, trainGrpo, trainPpo, type RlPrompt } from '@tuneloop/rl';
 import { createVerifier, type Verifier } from '@tuneloop/verifiers';
 import type { OptimizeJobSpec } from '../job-spec.ts';
+import { withStoreRetry } from '../policy.ts';
 import { readPrompts, resolveRewardModel, REWARD_HEAD_FILE } from '../prepare.ts';
 import type { PolicyCtx } from './preference-run.ts';
 
@@ -87,7 +88,7 @@ export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: Job
   let rm: Awaited<ReturnType<typeof loadRewardModel>> | undefined;
   try {
     const rmRef = spec.ppo?.rewardModel ?? spec.verifierRewardModel;
-    if (rmRef) rm = await loadRewardModel(await resolveRewardModel(home, rmRef, storeTarget));
+    if (rmRef) rm = await loadRewardModel(await withStoreRetry(() => resolveRewardModel(home, rmRef, storeTarget)));
     // a reward_model verifier scores each group with the reward model loaded here (no Score RPC round trip)
     const rmScore = rm ? rmScorer(rm.rm, rm.tokenizer) : undefined;
     const verifier: Verifier | undefined = spec.verifier
