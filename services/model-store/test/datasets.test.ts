@@ -2,10 +2,10 @@
 // TRL preference dataset (the @tuneloop/jobs client), read its pairs back through the pairs reader's store:// URIs,
 // bad lines refused with their number and nothing left behind, size limits before any byte, NOT_FOUND for a
 // missing version or file, deletes collect the dataset's blobs only.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { describeDataset, fetchDatasetFile, listDatasets, pushDataset, responseOf, storeFileFetcher } from '@tuneloop/jobs';
+import { describeDataset, fetchDatasetFile, listDatasets, pushDataset, receive, responseOf, storeFileFetcher } from '@tuneloop/jobs';
 import { DatasetFormat, type UploadDatasetRequest, type UploadDatasetResponse } from '@tuneloop/proto';
 import { loadKtoExamples, loadPreferencePairs, PreferenceSourceError } from '@tuneloop/store';
 import { parsePreferenceJsonl } from '@tuneloop/datasets';
@@ -53,7 +53,6 @@ describe.each(['fs', 'nats'] as const)('dataset versions on the %s backend', (ki
     expect(info).toMatchObject({ format: 'preference', description: 'tests', rows: 15, files: [{ path: 'README.md' }, { path: 'test.jsonl', rows: 3 }, { path: 'train.jsonl', rows: 12 }] });
 
     const fetchStoreFile = storeFileFetcher(target);
-    const { readFile } = await import('node:fs/promises');
     const local = parsePreferenceJsonl(await readFile(join(prefs, 'train.jsonl'), 'utf8'));
     const got = await loadPreferencePairs('store://prefs@1/train.jsonl', { field: 'dataset.uri', fetchStoreFile });
     expect(got.pairs).toEqual(local);
@@ -71,6 +70,17 @@ describe.each(['fs', 'nats'] as const)('dataset versions on the %s backend', (ki
     const kto = await loadKtoExamples('store://prefs@2/test.jsonl', { fetchStoreFile });
     expect(kto.examples.map((x) => x.label)).toEqual([true, false, true, false, true, false]);
     expect((await listDatasets(target(), 'prefs')).map((x) => x.ref?.version)).toEqual(['2', '1']);
+    // GetDataset resumes from an offset like GetModel: the tail, in small chunks, the last one with the sha256
+    const original = await readFile(join(prefs, 'train.jsonl'));
+    const parts: Buffer[] = [];
+    let lastSha = '';
+    await receive(h.client.getDataset({ ref: { name: 'prefs', version: '1' }, path: 'train.jsonl', offset: 100, chunkSize: 64 }), (c) => {
+      parts.push(c.data);
+      if (c.last) lastSha = c.sha256;
+    });
+    expect(parts.length).toBe(Math.ceil((original.length - 100) / 64));
+    expect(Buffer.concat(parts).equals(original.subarray(100))).toBe(true);
+    expect(lastSha).toBe(d.files.find((f) => f.path === 'train.jsonl')!.sha256);
   });
 
   it('missing version or file: NOT_FOUND through the reader; an unknown dataset too', async () => {
