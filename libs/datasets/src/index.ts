@@ -3,8 +3,8 @@ export { ARITH_ALPHABET, arithCorpus, takeArith, heldOutAdditions, isHeldOut } f
 export type { ArithExample, ArithCorpusOptions } from './arith.ts';
 export { parseSftJsonl, DatasetError } from './jsonl/sft-jsonl.ts';
 export type { SftExample, ChatTurn, ParseSftOptions } from './jsonl/sft-jsonl.ts';
-export { RESPONSE_KINDS, RAMBLES, parseAddition, groundTruthScore, candidateResponse, preferenceTask } from './preference/task.ts';
-export type { ResponseKind, GroundTruthPair, PreferenceTaskOptions } from './preference/task.ts';
+export { RESPONSE_KINDS, RAMBLES, DEFAULT_PAIR_MIX, parseAddition, groundTruthScore, candidateResponse, preferenceTask, isStylePair, heuristicAccuracy } from './preference/task.ts';
+export type { ResponseKind, PairType, Heuristic, GroundTruthPair, PreferenceTaskOptions } from './preference/task.ts';
 export { simulatedAnnotator } from './preference/annotator.ts';
 export type { PreferencePair, AnnotatorOptions, SimulatedAnnotator } from './preference/annotator.ts';
 export { unpairPreferences } from './preference/kto.ts';

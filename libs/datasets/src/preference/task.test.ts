@@ -1,7 +1,7 @@
 // The synthetic preference task and the simulated annotator: grades, seeding, splits, noise rate.
 import { describe, expect, it } from 'vitest';
 import { isHeldOut } from '../arith.ts';
-import { groundTruthScore, parseAddition, preferenceTask, RESPONSE_KINDS } from './task.ts';
+import { DEFAULT_PAIR_MIX, groundTruthScore, heuristicAccuracy, isStylePair, parseAddition, preferenceTask, type ResponseKind } from './task.ts';
 import { simulatedAnnotator } from './annotator.ts';
 import { unpairPreferences } from './kto.ts';
 
@@ -38,18 +38,48 @@ describe('preferenceTask', () => {
       }
     }
   });
-  it('is not trivial: "shorter is better" gets only part of the pairs right, and every kind appears', () => {
-    const pairs = preferenceTask({ seed: 1, count: 2000, split: 'train' });
-    const shorterRight = pairs.filter((p) => p.better.length < p.worse.length).length / pairs.length;
-    expect(shorterRight).toBeGreaterThan(0.3);
-    expect(shorterRight).toBeLessThan(0.75);
-    for (const k of RESPONSE_KINDS) expect(pairs.some((p) => p.betterKind === k || p.worseKind === k)).toBe(true);
+  it('is not trivial: neither "shorter is better" nor "the correct one is better" decides the default mix', () => {
+    const pairs = preferenceTask({ seed: 1, count: 4000, split: 'train' });
+    const shorter = heuristicAccuracy(pairs, 'shorter');
+    const correct = heuristicAccuracy(pairs, 'correct');
+    expect(shorter).toBeGreaterThan(0.62);
+    expect(shorter).toBeLessThan(0.74);
+    expect(correct).toBeGreaterThan(0.72);
+    expect(correct).toBeLessThan(0.78);
+    // Half the pairs differ only in style; the other half need the sum (an eighth have the longer one better).
+    expect(pairs.filter(isStylePair).length / pairs.length).toBeCloseTo(0.5, 1);
+    expect(pairs.filter((p) => p.betterKind === 'correct-rambling' && !p.worseKind.endsWith('rambling')).length / pairs.length).toBeCloseTo(0.125, 1);
+    const types = new Set(pairs.map((p) => `${p.betterKind}>${p.worseKind}`));
+    expect([...types].sort()).toEqual(Object.keys(DEFAULT_PAIR_MIX).sort());
+    // Wrong answers of the default mix are far (no near misses): concise wrong scores 1, rambling wrong 0.
+    for (const p of pairs) {
+      for (const [r, k] of [[p.better, p.betterKind], [p.worse, p.worseKind]] as const) {
+        if (k === 'wrong-far') expect(groundTruthScore(p.prompt, r)).toBe(1);
+        if (k === 'wrong-rambling') expect(groundTruthScore(p.prompt, r)).toBe(0);
+      }
+    }
   });
-  it('honours kindWeights and rejects bad options', () => {
+  it('scores the heuristics by hand on a few pairs (a tie counts 1/2)', () => {
+    const p = (better: string, worse: string, betterKind: ResponseKind, worseKind: ResponseKind) => ({ prompt: '12+34=', better, worse, betterKind, worseKind, scoreGap: 1 });
+    const pairs = [p('46', '46 ok', 'correct', 'correct-rambling'), p('46 so yes', '47', 'correct-rambling', 'wrong-close'), p('46', '99', 'correct', 'wrong-far')];
+    expect(heuristicAccuracy(pairs, 'shorter')).toBeCloseTo((1 + 0 + 0.5) / 3);
+    expect(heuristicAccuracy(pairs, 'correct')).toBeCloseTo((0.5 + 1 + 1) / 3);
+  });
+  it('honours pairMix and kindWeights and rejects bad options', () => {
+    const only = preferenceTask({ seed: 1, count: 50, split: 'train', pairMix: { 'correct-rambling>wrong-close': 1 } });
+    for (const p of only) expect([p.betterKind, p.worseKind]).toEqual(['correct-rambling', 'wrong-close']);
     const pairs = preferenceTask({ seed: 1, count: 50, split: 'train', kindWeights: { 'wrong-far': 0, 'wrong-rambling': 0, 'wrong-close': 0 } });
     for (const p of pairs) expect([p.betterKind, p.worseKind].sort()).toEqual(['correct', 'correct-rambling']);
+    expect(preferenceTask({ seed: 1, count: 400, split: 'train', kindWeights: {} }).some((p) => p.betterKind === 'wrong-close' && p.worseKind === 'wrong-far')).toBe(true);
     expect(() => preferenceTask({ seed: 1, count: 0, split: 'train' })).toThrow('count: must be an integer >= 1, got 0');
-    expect(() => preferenceTask({ seed: 1, count: 5, split: 'train', kindWeights: { correct: -1 } })).toThrow('kindWeights.correct: must be >= 0, got -1');
+    expect(() => preferenceTask({ seed: 1, count: 5, split: 'train', kindWeights: { correct: -1 } })).toThrow('kindWeights.correct: must be a finite number >= 0, got -1');
+    expect(() => preferenceTask({ seed: 1, count: 5, split: 'train', pairMix: { 'wrong-far>correct': 1 } })).toThrow("pairMix['wrong-far>correct']: the better kind must come first");
+    expect(() => preferenceTask({ seed: 1, count: 5, split: 'train', pairMix: { 'correct>nope': 1 } as never })).toThrow("pairMix['correct>nope']: must be 'better>worse'");
+    expect(() => preferenceTask({ seed: 1, count: 5, split: 'train', pairMix: { 'correct>wrong-far': 0 } })).toThrow('pairMix: at least one pair type needs a weight > 0');
+    expect(() => preferenceTask({ seed: 1, count: 5, split: 'train', pairMix: { 'correct>wrong-far': 1 }, kindWeights: {} })).toThrow('pairMix: give either pairMix or kindWeights, not both');
+    expect(() => preferenceTask({ seed: 1, count: 5, split: 'train', closeRambling: 2 })).toThrow('closeRambling: must be in [0, 1], got 2');
+    const near = preferenceTask({ seed: 1, count: 200, split: 'train', pairMix: { 'correct-rambling>wrong-rambling': 1 }, closeRambling: 1 });
+    for (const p of near) expect(groundTruthScore(p.prompt, p.worse)).toBe(0.5);
   });
 });
 
