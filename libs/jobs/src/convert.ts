@@ -27,8 +27,11 @@ export interface StoredSpec {
 
 export function toJob(rec: JobRecord): Job {
   const stored = rec.spec as unknown as Partial<StoredSpec>;
-  const result = rec.result as { output?: { name: string; version: string } } | undefined;
+  const result = rec.result as { output?: { name: string; version: string }; progress?: { step: number; total: number } } | undefined;
   const terminal = ['succeeded', 'failed', 'cancelled'].includes(rec.state);
+  const total = stored.totalSteps ?? 0;
+  // a finished job's progress: the step it got to (kept by cancel / the worker's failure), all steps once succeeded
+  const step = result?.progress?.step ?? (rec.state === 'succeeded' ? total : 0);
   return Job.fromPartial({
     jobId: rec.jobId,
     spec: stored.request ? JobSpec.fromJSON(stored.request) : undefined,
@@ -38,7 +41,7 @@ export function toJob(rec: JobRecord): Job {
     finishedAt: terminal ? new Date(rec.updatedAt) : undefined,
     error: rec.error ?? '',
     output: result?.output ? { name: result.output.name, version: result.output.version } : undefined,
-    lastEvent: { jobId: rec.jobId, status: statusOf(rec.state), totalSteps: stored.totalSteps ?? 0 },
+    lastEvent: { jobId: rec.jobId, status: statusOf(rec.state), step, totalSteps: result?.progress?.total || total },
   });
 }
 

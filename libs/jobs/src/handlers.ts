@@ -2,10 +2,31 @@
 // reward-model, preference-optimizer): records in the jobs KV, the payload on a JetStream work queue, progress
 // relayed from progress.<jobId>. Each service maps these five onto its own RPC names.
 import { createHash, randomUUID } from 'node:crypto';
-import { createJob, enqueue, jobsKv, JobStateError, KvConflictError, publishProgress, transitionJob, watchProgress, type Bus, type JobSubject } from '@tuneloop/bus';
+import { createJob, enqueue, jobsKv, JobStateError, KvConflictError, ProgressEventSchema, progressSubject, publishProgress, transitionJob, watchProgress, type Bus, type JobRecord, type JobSubject, type ProgressEvent } from '@tuneloop/bus';
 import { JobSpec, type Job, type JobEvent, type JobStatus } from '@tuneloop/proto';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@tuneloop/service-kit';
 import { stateOf, toJob, toJobEvent, type StoredSpec } from './convert.ts';
+
+/** The newest event kept on progress.<jobId> (undefined when there is none, e.g. past the stream's max age). */
+export async function lastProgress(bus: Bus, jobId: string): Promise<ProgressEvent | undefined> {
+  const m = await bus.jsm.streams.getMessage(bus.names.streams.progress, { last_by_subj: progressSubject(bus, jobId) });
+  if (!m) return undefined;
+  const r = ProgressEventSchema.safeParse(m.json());
+  return r.success ? r.data : undefined;
+}
+
+/**
+ * A record as a Job whose lastEvent carries the progress: a queued / running job's newest step event (step,
+ * metrics) looked up on progress.<jobId>; a finished job's from the record (see toJob).
+ */
+export async function toJobWithProgress(bus: Bus, rec: JobRecord): Promise<Job> {
+  const job = toJob(rec);
+  if (rec.state !== 'queued' && rec.state !== 'running') return job;
+  const e = await lastProgress(bus, rec.jobId);
+  if (!e || e.step === undefined) return job;
+  const ev = toJobEvent(e);
+  return { ...job, lastEvent: { ...ev, status: job.status, totalSteps: ev.totalSteps || (job.lastEvent?.totalSteps ?? 0) } };
+}
 
 const JOB_ID_RE = /^[A-Za-z0-9_-]{1,200}$/;
 
@@ -67,7 +88,7 @@ export function jobRpcHandlers<Req extends StartLike>(bus: Bus, opts: JobRpcOpti
     },
 
     async get(req) {
-      return { job: toJob(await getRecord(req.jobId)) };
+      return { job: await toJobWithProgress(bus, await getRecord(req.jobId)) };
     },
 
     async list(req) {
@@ -87,7 +108,7 @@ export function jobRpcHandlers<Req extends StartLike>(bus: Bus, opts: JobRpcOpti
           next = keys[i - 1];
           break;
         }
-        jobs.push(toJob(rec.value));
+        jobs.push(await toJobWithProgress(bus, rec.value));
       }
       jobs.sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0));
       return { jobs, nextPageToken: next };
@@ -95,16 +116,19 @@ export function jobRpcHandlers<Req extends StartLike>(bus: Bus, opts: JobRpcOpti
 
     async cancel(req) {
       const cur = await getRecord(req.jobId);
+      // the step it got to, kept on the record and in the final event (the worker stops without another event)
+      const last = cur.state === 'running' ? await lastProgress(bus, cur.jobId) : undefined;
+      const at = last?.step !== undefined ? { step: last.step, total: last.total ?? last.step } : undefined;
       let rec;
       try {
-        rec = await transitionJob(bus, cur.jobId, 'cancelled', { error: 'cancelled by request' });
+        rec = await transitionJob(bus, cur.jobId, 'cancelled', { error: 'cancelled by request', ...(at ? { result: { progress: at } } : {}) });
       } catch (err) {
         if (err instanceof JobStateError) throw new FailedPreconditionError(`job ${req.jobId}: already ${(await getRecord(req.jobId)).state}, cannot cancel`);
         throw err;
       }
       await publishProgress(bus, {
         jobId: cur.jobId, attempt: Math.max(1, rec.value.attempts), seq: 2 ** 31, kind: 'state', state: 'cancelled', final: true,
-        message: 'cancelled by request', at: new Date().toISOString(),
+        message: 'cancelled by request', at: new Date().toISOString(), ...(at ?? {}),
       });
       return { job: toJob(rec.value) };
     },

@@ -91,9 +91,10 @@ async function runJob<Spec>(bus: Bus, opts: JobWorkerOptions<Spec>, payload: Job
   let started = performance.now();
   const pending: Promise<unknown>[] = [];
   const send = (p: Promise<unknown>) => pending.push(p.catch((err: unknown) => log.warn({ err }, 'progress publish failed')));
+  let lastStep: number | undefined; // the step the thread got to (kept on a failed record)
   const failed = async (message: string) => {
     try {
-      await transitionJob(bus, jobId, 'failed', { error: message });
+      await transitionJob(bus, jobId, 'failed', { error: message, ...(lastStep !== undefined ? { result: { progress: { step: lastStep, total } } } : {}) });
     } catch (err) {
       // cancelled meanwhile: the cancel already published the final event
       log.info({ err: (err as Error).message, failure: message }, 'job changed state meanwhile; not marked failed');
@@ -114,9 +115,11 @@ async function runJob<Spec>(bus: Bus, opts: JobWorkerOptions<Spec>, payload: Job
     if (m.type === 'ready') {
       total = m.totalSteps;
       resumedFrom = m.resumedFrom;
+      lastStep = m.resumedFrom;
       started = performance.now();
       send(report.progress(m.resumedFrom, m.totalSteps, finite({ ...(m.metrics ?? {}) }), m.resumedFrom > 0 ? `resumed from checkpoint at step ${m.resumedFrom}` : 'started'));
     } else if (m.type === 'step') {
+      lastStep = m.step;
       const done = m.step - resumedFrom;
       const eta = done > 0 ? (((performance.now() - started) / 1000) * (total - m.step)) / done : 0;
       send(report.progress(m.step, m.totalSteps, finite({ loss: m.loss, learning_rate: m.lr, ...(m.metrics ?? {}), eta_seconds: eta })));

@@ -138,19 +138,33 @@ describe('jobs: handlers and the in-process worker', () => {
     const done = (await api.get({ jobId: job.jobId })).job;
     expect(done.status).toBe(JobStatus.SUCCEEDED);
     expect(done.output).toEqual({ name: 'toy', version: job.jobId });
+    expect([done.lastEvent?.step, done.lastEvent?.totalSteps]).toEqual([12, 12]);
     await until(async () => (await jobsInStream()) === 0, 5000, 'the ack');
   });
 
   it('cancel stops the thread; the watch ends CANCELLED and the message is acked', async () => {
     const { job } = await api.start(request({ steps: 500, stepMs: 30 }));
     let cancelled = false;
+    let stepAtCancel = -1;
     const events = await watch(job.jobId, async (e) => {
       if (!cancelled && e.step >= 3) {
         cancelled = true;
-        expect((await api.cancel({ jobId: job.jobId })).job.status).toBe(JobStatus.CANCELLED);
+        // a running job's progress: its newest step event (get and list alike)
+        const running = (await api.get({ jobId: job.jobId })).job;
+        expect(running.lastEvent?.step).toBeGreaterThanOrEqual(e.step);
+        expect(running.lastEvent?.totalSteps).toBe(500);
+        expect(running.lastEvent?.loss).toBeGreaterThan(0);
+        const listed = (await api.list({ pageSize: 0, pageToken: '', status: JobStatus.RUNNING })).jobs.find((j) => j.jobId === job.jobId);
+        expect(listed?.lastEvent?.step).toBeGreaterThanOrEqual(e.step);
+        stepAtCancel = (await api.cancel({ jobId: job.jobId })).job.lastEvent!.step;
+        expect(stepAtCancel).toBeGreaterThanOrEqual(running.lastEvent!.step);
       }
     });
     expect(events.at(-1)!.status).toBe(JobStatus.CANCELLED);
+    // the step it got to stays on the record and is in the final event
+    expect(events.at(-1)!.step).toBe(stepAtCancel);
+    const after = (await api.get({ jobId: job.jobId })).job;
+    expect([after.status, after.lastEvent?.step, after.lastEvent?.totalSteps]).toEqual([JobStatus.CANCELLED, stepAtCancel, 500]);
     await until(async () => (await jobsInStream()) === 0, 10_000, 'the cancelled job to be acked');
     expect(existsSync(path.join(home, 'out', job.jobId))).toBe(false);
   });
@@ -163,6 +177,7 @@ describe('jobs: handlers and the in-process worker', () => {
     expect(last.message).toBe('step 8: loss is NaN');
     expect((await api.get({ jobId: job.jobId })).job.error).toBe('step 8: loss is NaN');
     expect(Math.max(...events.map((e) => e.step))).toBe(7);
+    expect((await api.get({ jobId: job.jobId })).job.lastEvent).toMatchObject({ step: 7, totalSteps: 12 }); // kept on the failed record
     const ck = await readCheckpoint(checkpointDir(home, job.jobId));
     expect(ck?.state.step).toBe(5);
     await until(async () => (await jobsInStream()) === 0, 5000, 'the failed job to be acked');
