@@ -1,7 +1,7 @@
-// `tuneloop dataset push / ls` through the real CLI entry point against the model store on a real gRPC port
+// `tuneloop dataset push / ls / pull / rm` through the real CLI entry point against the model store on a real gRPC port
 // (fs backend, real NATS); the pushed version is then read as pairs through its store:// URI.
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,7 +36,7 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-describe('tuneloop dataset push / ls', () => {
+describe('tuneloop dataset push / ls / pull / rm', () => {
   it('pushes a file and a folder, lists them, and the printed store:// URI reads as pairs', async () => {
     const file = join(work, 'arith-prefs.jsonl');
     await writeFile(file, [0, 1, 2, 3].map(pair).join('\n') + '\n');
@@ -63,6 +63,18 @@ describe('tuneloop dataset push / ls', () => {
     const { storeFileFetcher } = await import('@tuneloop/jobs');
     const { pairs } = await loadPreferencePairs(pushed.uris[0], { fetchStoreFile: storeFileFetcher(svc.target) });
     expect(pairs.map((p) => p.chosen)).toEqual(['1', '2', '3', '4']);
+
+    // pull: every file, byte for byte, plus the store's dataset_info.json; rm: the version is gone
+    const out = join(work, 'pulled');
+    r = await run(['dataset', 'pull', 'arith-prefs@v2', '--out', out, '--json']);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.out).files as string[]).map((f) => f.slice(out.length + 1))).toEqual(['test.jsonl', 'train.jsonl', 'dataset_info.json']);
+    expect(await readFile(join(out, 'train.jsonl'), 'utf8')).toBe(await readFile(join(dir, 'train.jsonl'), 'utf8'));
+    expect(JSON.parse(await readFile(join(out, 'dataset_info.json'), 'utf8'))).toMatchObject({ format: 'preference', description: 'split', rows: 3 });
+    r = await run(['dataset', 'rm', 'arith-prefs@v2']);
+    expect([r.code, r.out]).toEqual([0, 'deleted arith-prefs@v2\n']);
+    r = await run(['dataset', 'pull', 'arith-prefs@v2', '--out', out]);
+    expect([r.code, r.err]).toEqual([1, 'tuneloop: NOT_FOUND: dataset arith-prefs@v2 not found\n']);
   });
 
   it('a bad line: exit 1 with INVALID_ARGUMENT, the file and the line; a bad --format is refused', async () => {

@@ -1,4 +1,4 @@
-// `tuneloop dataset push|ls`: dataset versions in the model store (TRL JSONL files; the store checks every line
+// `tuneloop dataset push|pull|rm|ls`: dataset versions in the model store (TRL JSONL files; the store checks every line
 // and writes dataset_info.json). A pushed version is read by training jobs as store://<name>@<version>/<file>.
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -32,6 +32,15 @@ function rows(ds: DatasetInfo[]): (string | number)[][] {
   ]);
 }
 const HEADERS = ['DATASET', 'FORMAT', 'ROWS', 'FILES', 'SIZE', 'CREATED'];
+
+/** "name@version" / "name@latest" / "name" -> name and version ('' = the newest). */
+function splitRef(ref: string): { name: string; version: string } {
+  const at = ref.lastIndexOf('@');
+  const name = at < 0 ? ref : ref.slice(0, at);
+  const version = at < 0 ? '' : ref.slice(at + 1);
+  if (!name) throw new CliError(`REF: must be name@version, got ${JSON.stringify(ref)}`);
+  return { name, version: version === 'latest' ? '' : version };
+}
 
 export function register(program: Command): void {
   const dataset = program.command('dataset').description('Dataset versions in the model store (TRL JSONL), read by jobs as store://<name>@<version>/<file>');
@@ -71,6 +80,52 @@ export function register(program: Command): void {
       }
       bar?.end();
       emit(!!opts.json, datasetJson(d), () => `${table(HEADERS, rows([d]))}\n${d.jsonlFiles.map((f) => `store://${d.ref?.name}@${d.ref?.version}/${f.path}`).join('\n')}`);
+    });
+
+  dataset
+    .command('pull')
+    .description('Download every file of a dataset version (SHA-256 checked) into a folder')
+    .argument('<ref>', 'name@version (name or name@latest: the newest)')
+    .requiredOption('--out <dir>', 'folder to write the files into (created)')
+    .option('--json', 'print the version and the written files as JSON')
+    .action(async (ref: string, opts: { out: string; json?: boolean }) => {
+      const { describeDataset, fetchDatasetFile } = await import('@tuneloop/jobs');
+      const { mkdir, writeFile } = await import('node:fs/promises');
+      const { name, version } = splitRef(ref);
+      const written: string[] = [];
+      let d: DatasetInfo;
+      try {
+        d = await describeDataset(storeAddr(), name, version);
+        await mkdir(opts.out, { recursive: true });
+        for (const f of d.files) {
+          const got = await fetchDatasetFile(storeAddr(), { name: d.ref!.name, version: d.ref!.version, path: f.path });
+          await writeFile(path.join(opts.out, f.path), got.data);
+          written.push(path.join(opts.out, f.path));
+        }
+      } catch (e) {
+        throw await asCliError(e);
+      }
+      emit(!!opts.json, { dataset: datasetJson(d), files: written }, () => `${d.ref?.name}@${d.ref?.version}: ${written.length} files -> ${opts.out}`);
+    });
+
+  dataset
+    .command('rm')
+    .description('Delete a dataset version (its blobs unless another version shares them)')
+    .argument('<ref>', 'name@version')
+    .option('--json', 'print { deleted } as JSON')
+    .action(async (ref: string, opts: { json?: boolean }) => {
+      const { connectStore } = await import('@tuneloop/jobs');
+      const { name, version } = splitRef(ref);
+      if (!version) throw new CliError(`REF: name a version to delete (name@version), got ${JSON.stringify(ref)}`);
+      const client = connectStore(storeAddr());
+      try {
+        await new Promise<void>((resolve, reject) => client.deleteDataset({ ref: { name, version } }, (e) => (e ? reject(e) : resolve())));
+      } catch (e) {
+        throw await asCliError(e);
+      } finally {
+        client.close();
+      }
+      emit(!!opts.json, { deleted: `${name}@${version}` }, (v) => `deleted ${v.deleted}`);
     });
 
   dataset
