@@ -7,12 +7,36 @@ import { JobSpec, type Job, type JobEvent, type JobStatus } from '@tuneloop/prot
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@tuneloop/service-kit';
 import { stateOf, toJob, toJobEvent, type StoredSpec } from './convert.ts';
 
-/** The newest event kept on progress.<jobId> (undefined when there is none, e.g. past the stream's max age). */
-export async function lastProgress(bus: Bus, jobId: string): Promise<ProgressEvent | undefined> {
-  const m = await bus.jsm.streams.getMessage(bus.names.streams.progress, { last_by_subj: progressSubject(bus, jobId) });
-  if (!m) return undefined;
-  const r = ProgressEventSchema.safeParse(m.json());
-  return r.success ? r.data : undefined;
+/**
+ * The newest event kept on progress.<jobId> (undefined when there is none, e.g. past the stream's max age); with
+ * `withStep`, the newest one that carries a step (a log or state event may come after the last step event: the
+ * job's events before it are read forward, in windows further and further back).
+ */
+export async function lastProgress(bus: Bus, jobId: string, opts: { withStep?: boolean } = {}): Promise<ProgressEvent | undefined> {
+  const stream = bus.names.streams.progress;
+  const subject = progressSubject(bus, jobId);
+  const parse = (m: Awaited<ReturnType<Bus['jsm']['streams']['getMessage']>>) => {
+    const r = m ? ProgressEventSchema.safeParse(m.json()) : undefined;
+    return r?.success ? r.data : undefined;
+  };
+  const newest = await bus.jsm.streams.getMessage(stream, { last_by_subj: subject });
+  const e = parse(newest);
+  if (!newest || !opts.withStep || e?.step !== undefined) return e;
+  for (let hi = newest.seq, window = 64; hi > 1 && window <= 4096; window *= 8) {
+    const lo = Math.max(1, hi - window);
+    let found: ProgressEvent | undefined;
+    for (let seq = lo; ; ) {
+      // STREAM.MSG.GET honours next_by_subj (the job's first event at or after seq); the client's type omits it
+      const m = await bus.jsm.streams.getMessage(stream, { seq, next_by_subj: subject } as unknown as { seq: number });
+      if (!m || m.seq >= hi) break;
+      const x = parse(m);
+      if (x?.step !== undefined) found = x;
+      seq = m.seq + 1;
+    }
+    if (found) return found;
+    hi = lo;
+  }
+  return e;
 }
 
 /**
@@ -22,7 +46,7 @@ export async function lastProgress(bus: Bus, jobId: string): Promise<ProgressEve
 export async function toJobWithProgress(bus: Bus, rec: JobRecord): Promise<Job> {
   const job = toJob(rec);
   if (rec.state !== 'queued' && rec.state !== 'running') return job;
-  const e = await lastProgress(bus, rec.jobId);
+  const e = await lastProgress(bus, rec.jobId, { withStep: true });
   if (!e || e.step === undefined) return job;
   const ev = toJobEvent(e);
   return { ...job, lastEvent: { ...ev, status: job.status, totalSteps: ev.totalSteps || (job.lastEvent?.totalSteps ?? 0) } };
@@ -117,7 +141,7 @@ export function jobRpcHandlers<Req extends StartLike>(bus: Bus, opts: JobRpcOpti
     async cancel(req) {
       const cur = await getRecord(req.jobId);
       // the step it got to, kept on the record and in the final event (the worker stops without another event)
-      const last = cur.state === 'running' ? await lastProgress(bus, cur.jobId) : undefined;
+      const last = cur.state === 'running' ? await lastProgress(bus, cur.jobId, { withStep: true }) : undefined;
       const at = last?.step !== undefined ? { step: last.step, total: last.total ?? last.step } : undefined;
       let rec;
       try {

@@ -15,7 +15,7 @@ import { connectBus, deprovision, jobsKv, provision, RetryableError, type Bus, t
 import { JobSpec, JobStatus, type JobEvent } from '@tuneloop/proto';
 import { createLogger } from '@tuneloop/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkpointDir, jobRpcHandlers, readCheckpoint, startJobWorker, type JobWorkerOptions } from '../src/index.ts';
+import { checkpointDir, jobRpcHandlers, lastProgress, readCheckpoint, startJobWorker, type JobWorkerOptions } from '../src/index.ts';
 import { update, type ToySpec } from './toy-thread.ts';
 
 const NATS = process.env.TUNELOOP_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -266,4 +266,37 @@ describe('jobs: a SIGKILLed worker process', () => {
     await until(async () => (await jobsInStream()) === 0, 5000, 'the ack after success');
     expect((await (await jobsKv(bus)).get(job.jobId))!.value.attempts).toBe(2);
   }, 60_000);
+});
+
+describe('jobs: progress on Get / List', () => {
+  it("a running job's lastEvent is its newest step event, even when log events (and other jobs' events) came after it", async () => {
+    const { createJob, publishProgress, transitionJob } = await import('@tuneloop/bus');
+    const stored = { request: {}, resolved: {}, totalSteps: 40 };
+    await createJob(bus, { jobId: 'toy-progress', kind: 'train.sft', spec: stored });
+    await transitionJob(bus, 'toy-progress', 'running');
+    expect((await api.get({ jobId: 'toy-progress' })).job.lastEvent).toMatchObject({ step: 0, totalSteps: 40 }); // no event yet
+    const at = new Date().toISOString();
+    let seq = 0;
+    const send = (jobId: string, e: { kind: 'progress' | 'log' | 'state'; step?: number; message?: string; metrics?: Record<string, number>; state?: 'running' }) =>
+      publishProgress(bus, { jobId, seq: seq++, at, total: e.step === undefined ? undefined : 40, ...e });
+    await send('toy-progress', { kind: 'state', state: 'running', message: 'attempt 1' });
+    for (let step = 1; step <= 10; step++) {
+      await send('toy-progress', { kind: 'progress', step, metrics: { loss: 1 / step } });
+      await send('toy-other', { kind: 'progress', step: 100 + step });
+    }
+    expect((await api.get({ jobId: 'toy-progress' })).job.lastEvent).toMatchObject({ step: 10, totalSteps: 40, loss: 0.1 });
+    // a log after the last step, then 100 events of another job: found by reading back in windows
+    await send('toy-progress', { kind: 'log', message: 'checkpoint at step 10' });
+    for (let i = 0; i < 100; i++) await send('toy-other', { kind: 'log', message: `other ${i}` });
+    await send('toy-progress', { kind: 'log', message: 'eval done' });
+    expect((await lastProgress(bus, 'toy-progress'))?.message).toBe('eval done');
+    expect((await lastProgress(bus, 'toy-progress', { withStep: true }))?.step).toBe(10);
+    const listed = (await api.list({ pageSize: 0, pageToken: '', status: JobStatus.RUNNING })).jobs.find((j) => j.jobId === 'toy-progress');
+    expect(listed?.lastEvent).toMatchObject({ step: 10, totalSteps: 40, loss: 0.1 });
+    // cancel keeps the step reached on the record and puts it in the final event
+    expect((await api.cancel({ jobId: 'toy-progress' })).job.lastEvent).toMatchObject({ step: 10, totalSteps: 40 });
+    const final = await lastProgress(bus, 'toy-progress');
+    expect(final).toMatchObject({ state: 'cancelled', final: true, step: 10, total: 40 });
+    expect(await lastProgress(bus, 'toy-none', { withStep: true })).toBeUndefined();
+  });
 });
