@@ -49,12 +49,10 @@ afterAll(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-/** Milliseconds a health check of the reward-model service takes. */
-function health(target: string): Promise<number> {
-  const h = new HealthClient(target, credentials.createInsecure());
+/** Milliseconds a health check of the reward-model service takes (on an open channel: one request, one answer). */
+function health(h: HealthClient): Promise<number> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => h.check({ service: 'tuneloop.v1.RewardModelService' }, (err) => {
-    h.close();
     if (err) reject(err);
     else resolve(performance.now() - t0);
   }));
@@ -158,15 +156,25 @@ describe('reward-model jobs: train, store, score, evaluate', () => {
     expect(ev.pairs).toBe(24);
     expect(ev.accuracy).toBeCloseTo(finalEval, 6);
     expect(ev.meanMargin).toBeGreaterThan(0);
-    // a larger evaluation yields between batches: health checks are answered while it runs
+    // a larger evaluation yields between batches: health checks are answered while it runs. The server and this
+    // client share one event loop, so a check waits for a batch per loop turn it needs: its latency scales with the
+    // machine's load, and only its ratio to the evaluation's time says whether the batches yield (a loop blocked
+    // for the whole evaluation would hold one check for nearly all of it). One open channel: a check is one
+    // request and one answer (a new channel per check also needs its connect and HTTP/2 handshake turns).
     await writeFile(path.join(home, 'big.jsonl'), additionPairs(640, 11));
+    const h = new HealthClient(svc.target, credentials.createInsecure());
+    await health(h);
     let evaluating = true;
     const probes: number[] = [];
+    const t0 = performance.now();
     const big = api.evaluate({ rewardModel: { name: 'tiny-rm', version: jobId }, dataset: { uri: 'big.jsonl', format: 0 } }).finally(() => (evaluating = false));
-    while (evaluating) probes.push(await health(svc.target));
+    while (evaluating) probes.push(await health(h));
+    h.close();
+    const evalMs = performance.now() - t0;
     expect((await big).pairs).toBe(640);
     expect(probes.length).toBeGreaterThan(2); // answered one after another while the evaluation ran
-    expect(Math.max(...probes)).toBeLessThan(5000);
+    // measured: the longest check took 0.17-0.29 of the evaluation (2-3 s; load 6-7, two test runs at once)
+    expect(Math.max(...probes), JSON.stringify({ evalMs, probes })).toBeLessThan(evalMs * 0.6);
     const missing = await errorOf(api.score({ rewardModel: { name: 'tiny-rm', version: 'nope' }, items }));
     expect(missing.code).toBe(status.NOT_FOUND);
     await writeFile(path.join(home, 'same.jsonl'), `${JSON.stringify({ prompt: '1+1=', chosen: '2', rejected: '3' })}\n${JSON.stringify({ prompt: '1+2=', chosen: '3', rejected: '3' })}\n`);
