@@ -11,8 +11,8 @@ import { loadKtoExamples, loadPreferencePairs, PreferenceSourceError } from '@tu
 import { parsePreferenceJsonl } from '@tuneloop/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_DATASET_FILE_BYTES } from '../src/dataset-check.ts';
-import { tempDir } from './fixtures/folders.ts';
-import { startHarness, unary, type Harness } from './fixtures/harness.ts';
+import { tempDir, tinyLlamaFolder } from './fixtures/folders.ts';
+import { startHarness, unary, uploadModel, type Harness } from './fixtures/harness.ts';
 
 const pair = (i: number) => ({ prompt: `${i}+${i}=`, chosen: String(2 * i), rejected: String(2 * i + 1) });
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
@@ -137,7 +137,7 @@ describe.each(['fs', 'nats'] as const)('dataset versions on the %s backend', (ki
     expect((await rejection(upload([{ path: 'dataset_info.json', size: 3, sha256: sha }]))).details).toMatch(/^header\.files\[0\]\.path: dataset_info\.json is written by the store/);
   });
 
-  it('deleting a version removes the blobs only it used', async () => {
+  it('deleting a version removes the blobs only it used; deleting a model keeps a dataset blob it shared', async () => {
     const v1 = await describeDataset(target(), 'prefs', '1');
     const v2 = await describeDataset(target(), 'prefs', '2');
     await unary(h.client.deleteDataset.bind(h.client) as never, { ref: { name: 'prefs', version: '1' } });
@@ -146,5 +146,13 @@ describe.each(['fs', 'nats'] as const)('dataset versions on the %s backend', (ki
     expect(left.has(shared)).toBe(true);
     expect(left.has(v1.files.find((f) => f.path === 'train.jsonl')!.sha256)).toBe(false);
     expect((await listDatasets(target(), 'prefs')).map((x) => x.ref?.version)).toEqual(['2']);
+    // a model that holds the same bytes as a dataset file: deleting the model keeps the dataset's blob
+    const model = join(work, 'model-with-data');
+    await tinyLlamaFolder(model);
+    await writeFile(join(model, 'test.jsonl'), await readFile(join(prefs, 'test.jsonl')));
+    await uploadModel(h.client, model, 'holder');
+    await unary(h.client.deleteModel.bind(h.client) as never, { ref: { name: 'holder', version: '1' } });
+    expect(await h.backend.blobs.size(shared)).not.toBeNull();
+    expect((await loadPreferencePairs('store://prefs@2/test.jsonl', { fetchStoreFile: storeFileFetcher(target()) })).pairs).toHaveLength(3);
   });
 });
