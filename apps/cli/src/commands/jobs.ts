@@ -141,7 +141,7 @@ const fmt = (x: number) => (Math.abs(x) >= 1e-3 || x === 0 ? x.toFixed(4).replac
 
 /** The metrics a progress line shows, when a step event has them (SFT, reward, preference and RL jobs alike). */
 const SHOWN: [string, string][] = [
-  ['loss', 'loss'], ['eval_loss', 'eval'], ['rewards/accuracies', 'acc'], ['rewards/margins', 'margin'], ['eval_accuracy', 'eval acc'],
+  ['loss', 'loss'], ['eval_loss', 'eval loss'], ['rewards/accuracies', 'acc'], ['rewards/margins', 'margin'], ['eval_accuracy', 'eval acc'],
   ['eval_rewards/accuracies', 'eval acc'], ['reward', 'reward'], ['pass_rate', 'pass'], ['kl', 'kl'], ['clip_ratio', 'clip'],
 ];
 
