@@ -1,6 +1,7 @@
 // The optimization job spec: a StartOptimizationRequest (JobSpec objective oneof + OptimizationOptions) checked and
 // normalised into plain JSON that travels on jobs.optimize.preference / jobs.optimize.rl. Pure: no files read here
 // (prepare.ts reads the model and the data); every problem is an InvalidArgumentError naming the field.
+import { PREFERENCE_RECIPE } from '@tuneloop/objectives';
 import type { BestOfNConfig as RlBestOfNConfig, GrpoConfig as RlGrpoConfig, PpoConfig as RlPpoConfig } from '@tuneloop/rl';
 import { DpoLossType, LossAggregation, type JobSpec, type OptimizationOptions, type SamplingParams, type VerifierSpec } from '@tuneloop/proto';
 import { InvalidArgumentError } from '@tuneloop/service-kit';
@@ -115,8 +116,8 @@ function preferenceOf(o: NonNullable<JobSpec['objective']>): PreferenceSettings 
       return { method: 'dpo', lossType, beta: positive('spec.dpo.beta', o.value.beta), labelSmoothing: ls || undefined };
     }
     case 'ipo':
-      // IPO's tau is TRL's beta for loss_type "ipo"
-      return { method: 'ipo', beta: positive('spec.ipo.tau', o.value.tau) };
+      // IPO's tau is TRL's beta for loss_type "ipo"; unset: the recipe's (1: 0.1 asks for a 5-nat margin per token)
+      return { method: 'ipo', beta: positive('spec.ipo.tau', o.value.tau) ?? PREFERENCE_RECIPE.beta.ipo };
     case 'orpo':
       // ORPO's lambda (weight of the odds-ratio term) is TRL's beta
       return { method: 'orpo', beta: positive('spec.orpo.lambda', o.value.lambda) };
@@ -276,17 +277,23 @@ function strip<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-/** Defaults per family: preference (LoRA, TRL-like) and RL (libs/rl's). */
-const DEFAULTS = {
-  preference: { lr: 5e-3, batchSize: 16 },
-  grpo: { lr: 2e-3, batchSize: 8, maxSteps: 20 },
-  ppo: { lr: 1e-3, batchSize: 16, maxSteps: 20 },
-  best_of_n: { lr: 2e-3, batchSize: 16, maxSteps: 40 },
+/**
+ * Defaults per family, the measured recipes: preference = @tuneloop/objectives PREFERENCE_RECIPE (LoRA r 8, lr 1e-3,
+ * 150 steps of 16 pairs; epochs, when set, count instead of the steps); RL = libs/rl's defaults as measured by
+ * bench/grpo.ts, ppo.ts, best-of-n.ts (GRPO lr 3e-4, 40 batches of 16 prompts; PPO lr 3e-4, 40 batches of 16;
+ * best-of-N SFT lr 1e-3, 40 steps of 16 winners).
+ */
+export const DEFAULTS = {
+  preference: { lr: PREFERENCE_RECIPE.lr, batchSize: PREFERENCE_RECIPE.batchSize, maxSteps: PREFERENCE_RECIPE.steps },
+  grpo: { lr: 3e-4, batchSize: 16, maxSteps: 40 },
+  ppo: { lr: 3e-4, batchSize: 16, maxSteps: 40 },
+  best_of_n: { lr: 1e-3, batchSize: 16, maxSteps: 40 },
 };
 
 export function trainingOf(spec: JobSpec, objective: Objective): Training {
   const t = spec.training;
-  const d = objective === 'grpo' || objective === 'ppo' || objective === 'best_of_n' ? DEFAULTS[objective] : { ...DEFAULTS.preference, maxSteps: 0 };
+  // a preference job given epochs (and no max_steps) runs them; otherwise the recipe's steps
+  const d = objective === 'grpo' || objective === 'ppo' || objective === 'best_of_n' ? DEFAULTS[objective] : { ...DEFAULTS.preference, maxSteps: t?.epochs ? 0 : DEFAULTS.preference.maxSteps };
   const lr = t?.learningRate || d.lr;
   // only finiteness and sign: a huge rate is the user's (and diverges visibly: the job FAILS with the step)
   if (!(lr > 0) || !Number.isFinite(lr)) bad('training.learning_rate', `must be a finite number > 0, got ${lr}`);
@@ -318,7 +325,8 @@ export function methodOf(spec: JobSpec, o: OptimizationOptions | undefined): { m
   const fromOneof = spec.method ? ONEOF_NAMES[spec.method.$case] : undefined;
   if (fromOneof && o?.method && o.method !== fromOneof) bad('options.method', `"${o.method}" disagrees with JobSpec.method (${fromOneof})`);
   const method = o?.method || fromOneof || 'lora';
-  const raw: Record<string, unknown> = method === 'lora' || method === 'dora' ? { r: 8, lora_alpha: 16, target_modules: 'all-linear' } : {};
+  const rl = PREFERENCE_RECIPE.lora;
+  const raw: Record<string, unknown> = method === 'lora' || method === 'dora' ? { r: rl.r, lora_alpha: rl.alpha, target_modules: rl.targetModules } : {};
   const m = spec.method;
   const lora = m?.$case === 'lora' ? m.value : m?.$case === 'dora' || m?.$case === 'qlora' ? m.value.lora : undefined;
   if (lora) {
@@ -372,6 +380,8 @@ export function resolveSpec(spec: JobSpec | undefined, options: OptimizationOpti
     bad('options.method', 'ppo needs an adapter method (the reference is the policy with its adapter disabled); full / partial are not supported');
   }
   const training = trainingOf(spec, obj.objective);
+  // GRPO warms up only when asked (libs/rl default 0, as measured); the other families' -1 means 10% of the steps
+  if (obj.grpo && training.warmupSteps >= 0) obj.grpo = { ...obj.grpo, warmupSteps: training.warmupSteps };
   const evalFraction = options?.evalFraction ?? 0;
   if (!(evalFraction >= 0 && evalFraction < 1)) bad('options.eval_fraction', `must be in [0, 1), got ${evalFraction}`);
   if (evalFraction > 0 && options?.evalDataset?.uri) bad('options.eval_fraction', 'give either eval_fraction (a split of the data) or eval_dataset (a held-out file), not both');

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describeModel, pullModel, readBase, resolveBaseDir } from '@tuneloop/jobs';
-import { encodePairs, ObjectiveInputError, type PreferenceExample } from '@tuneloop/objectives';
+import { encodePairs, ObjectiveInputError, REWARD_MODEL_RECIPE, type PreferenceExample } from '@tuneloop/objectives';
 import { getPeftMethod, llamaShapes, shapeConfigFromJson } from '@tuneloop/peft';
 import type { JobSpec, RewardTrainingOptions, StartRewardTrainingRequest } from '@tuneloop/proto';
 import { InvalidArgumentError, NotFoundError } from '@tuneloop/service-kit';
@@ -42,6 +42,21 @@ export interface RewardJobSpec {
 }
 
 export const LIMITS = { margin: 10, center: 10, lr: 1, batchSize: 1024, steps: 1_000_000, rank: 256 };
+
+/**
+ * Defaults of a job that leaves a field unset: the measured reward-model recipe (@tuneloop/objectives
+ * REWARD_MODEL_RECIPE: full fine-tuning, lr 3e-4, 400 steps, batch 16, centering 0.01). A LoRA job (JobSpec.method
+ * lora) defaults to lr 3e-3 instead: the rate the recipe's LoRA runs used (full fine-tuning's 3e-4 barely moves r 8).
+ */
+export const REWARD_DEFAULTS = Object.freeze({
+  method: REWARD_MODEL_RECIPE.training,
+  lr: REWARD_MODEL_RECIPE.lr,
+  loraLr: 3e-3,
+  loraRank: 8,
+  steps: REWARD_MODEL_RECIPE.steps,
+  batchSize: REWARD_MODEL_RECIPE.batchSize,
+  center: REWARD_MODEL_RECIPE.centerRewardsCoefficient,
+});
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 function bad(field: string, problem: string): never {
@@ -106,9 +121,9 @@ export function checkPairs(tok: Tokenizer, pairs: SourcedPreference[], label: st
 function methodOf(spec: JobSpec, hfConfig: Record<string, unknown>): { method: 'lora' | 'full'; loraConfig: Record<string, unknown> } {
   const m = spec.method;
   if (m && m.$case !== 'lora' && m.$case !== 'full') bad('spec.method', `a reward model trains with lora or full, got ${m.$case}`);
-  if (m?.$case === 'full') return { method: 'full', loraConfig: {} };
+  if (m?.$case === 'full' || (!m && REWARD_DEFAULTS.method === 'full')) return { method: 'full', loraConfig: {} };
   const l = m?.$case === 'lora' ? m.value : undefined;
-  const r = int('spec.lora.r', l?.r || 8, 1, LIMITS.rank);
+  const r = int('spec.lora.r', l?.r || REWARD_DEFAULTS.loraRank, 1, LIMITS.rank);
   const raw: Record<string, unknown> = { r, lora_alpha: l?.alpha || 2 * r, target_modules: l?.targetModules.length ? l.targetModules : 'all-linear' };
   if (l?.dropout) raw.lora_dropout = range('spec.lora.dropout', l.dropout, 0, 0.9);
   if (l?.useRslora) raw.use_rslora = true;
@@ -122,7 +137,7 @@ function methodOf(spec: JobSpec, hfConfig: Record<string, unknown>): { method: '
   }
 }
 
-const NO_OPTIONS: RewardTrainingOptions = { evalFraction: 0, evalEvery: 0, checkpointEvery: 0, centerRewardsCoefficient: 0, evalDataset: undefined };
+const NO_OPTIONS: RewardTrainingOptions = { evalFraction: 0, evalEvery: 0, checkpointEvery: 0, centerRewardsCoefficient: undefined, evalDataset: undefined };
 
 /** Checks a StartRewardTrainingRequest completely; returns the job spec. */
 export async function validateRewardRequest(home: string, req: StartRewardTrainingRequest, storeTarget: string): Promise<RewardJobSpec> {
@@ -131,15 +146,14 @@ export async function validateRewardRequest(home: string, req: StartRewardTraini
   if (js.objective && js.objective.$case !== 'reward') bad('spec.objective', `the reward-model service trains the reward objective, got ${js.objective.$case}`);
   const margin = range('spec.reward.margin', js.objective?.$case === 'reward' ? js.objective.value.margin : 0, 0, LIMITS.margin);
   const o = req.options ?? NO_OPTIONS;
-  const center = range('options.center_rewards_coefficient', o.centerRewardsCoefficient, 0, LIMITS.center);
+  const center = range('options.center_rewards_coefficient', o.centerRewardsCoefficient ?? REWARD_DEFAULTS.center, 0, LIMITS.center);
   const evalFraction = o.evalFraction === 0 ? 0.1 : range('options.eval_fraction', o.evalFraction, 0, 0.9);
   const evalEvery = int('options.eval_every', o.evalEvery, 0, LIMITS.steps);
   const checkpointEvery = int('options.checkpoint_every', o.checkpointEvery, 0, LIMITS.steps) || 50;
   const t = js.training;
-  const lr = t?.learningRate ? range('spec.training.learning_rate', t.learningRate, 0, LIMITS.lr, true) : 3e-3;
-  const batchSize = int('spec.training.batch_size', t?.batchSize || 16, 1, LIMITS.batchSize);
+  const batchSize = int('spec.training.batch_size', t?.batchSize || REWARD_DEFAULTS.batchSize, 1, LIMITS.batchSize);
   const weightDecay = range('spec.training.weight_decay', t?.weightDecay ?? 0, 0, 1);
-  const epochs = int('spec.training.epochs', t?.epochs || 1, 1, 10_000);
+  const epochs = t?.epochs ? int('spec.training.epochs', t.epochs, 1, 10_000) : 0; // 0: the recipe's step count
   const maxSteps = int('spec.training.max_steps', Number(t?.maxSteps ?? 0), 0, LIMITS.steps);
   if (t?.lrScheduler && t.lrScheduler !== 'cosine') bad('spec.training.lr_scheduler', `reward-model jobs use warmup then cosine, got "${t.lrScheduler}"`);
   if ((t?.gradientAccumulationSteps ?? 0) > 1) bad('spec.training.gradient_accumulation_steps', `is not supported by reward-model jobs (use a larger batch_size), got ${t?.gradientAccumulationSteps}`);
@@ -157,6 +171,7 @@ export async function validateRewardRequest(home: string, req: StartRewardTraini
   const context = base.config.maxPositionEmbeddings;
   const maxLength = int('spec.training.max_seq_length', t?.maxSeqLength ?? 0, 0, context) || context;
   const { method, loraConfig } = methodOf(js, base.hfConfig);
+  const lr = t?.learningRate ? range('spec.training.learning_rate', t.learningRate, 0, LIMITS.lr, true) : method === 'full' ? REWARD_DEFAULTS.lr : REWARD_DEFAULTS.loraLr;
 
   const datasetUri = js.dataset?.uri ?? '';
   const data = await readPairs(home, datasetUri, 'spec.dataset.uri');
@@ -170,7 +185,7 @@ export async function validateRewardRequest(home: string, req: StartRewardTraini
     trainCount -= evalCount(data.pairs.length, evalFraction);
     if (trainCount < 1) bad('options.eval_fraction', `leaves no training pair out of ${data.pairs.length}`);
   }
-  const totalSteps = maxSteps || epochs * Math.ceil(trainCount / batchSize);
+  const totalSteps = maxSteps || (epochs ? epochs * Math.ceil(trainCount / batchSize) : REWARD_DEFAULTS.steps);
   const warmupSteps = t?.warmupSteps ? int('spec.training.warmup_steps', t.warmupSteps, 0, totalSteps) : null;
   const baseName = baseStore?.name ?? path.basename(js.baseModel?.name ?? 'base').replace(/@.*$/, '');
   const outputName = js.outputName || `${baseName}-rm`.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');

@@ -52,8 +52,10 @@ export interface RewardTrainingOptions {
   evalEvery: number;
   /** Checkpoint every N steps (default 50). */
   checkpointEvery: number;
-  /** Reward centering (Eisenstein et al. 2023), >= 0. */
-  centerRewardsCoefficient: number;
+  /** Reward centering (Eisenstein et al. 2023), >= 0; unset: the measured recipe (0.01), 0: off. */
+  centerRewardsCoefficient?:
+    | number
+    | undefined;
   /** Held-out pairs (same URI forms as JobSpec.dataset) instead of a split of the training data. */
   evalDataset?: DatasetRef | undefined;
 }
@@ -238,7 +240,13 @@ export const StartRewardTrainingRequest: MessageFns<StartRewardTrainingRequest> 
 };
 
 function createBaseRewardTrainingOptions(): RewardTrainingOptions {
-  return { evalFraction: 0, evalEvery: 0, checkpointEvery: 0, centerRewardsCoefficient: 0, evalDataset: undefined };
+  return {
+    evalFraction: 0,
+    evalEvery: 0,
+    checkpointEvery: 0,
+    centerRewardsCoefficient: undefined,
+    evalDataset: undefined,
+  };
 }
 
 export const RewardTrainingOptions: MessageFns<RewardTrainingOptions> = {
@@ -252,7 +260,7 @@ export const RewardTrainingOptions: MessageFns<RewardTrainingOptions> = {
     if (message.checkpointEvery !== 0) {
       writer.uint32(24).int32(message.checkpointEvery);
     }
-    if (message.centerRewardsCoefficient !== 0) {
+    if (message.centerRewardsCoefficient !== undefined) {
       writer.uint32(33).double(message.centerRewardsCoefficient);
     }
     if (message.evalDataset !== undefined) {
@@ -347,7 +355,7 @@ export const RewardTrainingOptions: MessageFns<RewardTrainingOptions> = {
         ? globalThis.Number(object.centerRewardsCoefficient)
         : isSet(object.center_rewards_coefficient)
         ? globalThis.Number(object.center_rewards_coefficient)
-        : 0,
+        : undefined,
       evalDataset: isSet(object.evalDataset)
         ? DatasetRef.fromJSON(object.evalDataset)
         : isSet(object.eval_dataset)
@@ -367,7 +375,7 @@ export const RewardTrainingOptions: MessageFns<RewardTrainingOptions> = {
     if (message.checkpointEvery !== 0) {
       obj.checkpointEvery = Math.round(message.checkpointEvery);
     }
-    if (message.centerRewardsCoefficient !== 0) {
+    if (message.centerRewardsCoefficient !== undefined) {
       obj.centerRewardsCoefficient = floatToJson(message.centerRewardsCoefficient);
     }
     if (message.evalDataset !== undefined) {
@@ -384,7 +392,7 @@ export const RewardTrainingOptions: MessageFns<RewardTrainingOptions> = {
     message.evalFraction = object.evalFraction ?? 0;
     message.evalEvery = object.evalEvery ?? 0;
     message.checkpointEvery = object.checkpointEvery ?? 0;
-    message.centerRewardsCoefficient = object.centerRewardsCoefficient ?? 0;
+    message.centerRewardsCoefficient = object.centerRewardsCoefficient ?? undefined;
     message.evalDataset = (object.evalDataset !== undefined && object.evalDataset !== null)
       ? DatasetRef.fromPartial(object.evalDataset)
       : undefined;
