@@ -42,7 +42,7 @@ afterAll(async () => {
 describe('tuneloop reward', () => {
   it('trains, saves, evaluates and scores a reward model', async () => {
     const out = join(dir, 'rm');
-    const t = await run(['reward', 'train', '--local', '--base', join(dir, 'base'), '--data', join(dir, 'train.jsonl'), '--eval', join(dir, 'eval.jsonl'), '--out', out, '--steps', '30', '--margin', '--json']);
+    const t = await run(['reward', 'train', '--local', '--base', join(dir, 'base'), '--data', join(dir, 'train.jsonl'), '--eval', join(dir, 'eval.jsonl'), '--out', out, '--steps', '30', '--margin', '--lora', '--lr', '3e-3', '--json']); // LoRA r 8: the recipe's full fine-tuning at 3e-4 needs far more than 30 steps
     expect(t.err).toBe('');
     expect(t.code).toBe(0);
     const s = JSON.parse(t.out);

@@ -13,10 +13,16 @@ import { dataUriOf, refOf, submit } from './optimize-service.ts';
 type Method = 'grpo' | 'best-of-n' | 'ppo';
 
 interface RlOpts {
-  policy: string; data: string; out?: string; eval?: string; verifier: string; steps: number; lr: number; rank: number; seed: number; group: number; prompts: number; maxNewTokens: number;
+  policy: string; data: string; out?: string; eval?: string; verifier: string; steps: number; lr?: number; warmupSteps?: number; rank: number; seed: number; group: number; prompts: number; maxNewTokens: number;
   beta: number; lossType: string; n: number; threshold?: number; rewardModel?: string; klCoef?: number; klTarget?: number; klHorizon?: number; ppoEpochs?: number;
   local?: boolean; addr?: string; output?: string; initAdapter?: string; method?: string; checkpointEvery?: number; key?: string; watch?: boolean; json?: boolean;
 }
+
+/**
+ * Learning rates of the measured RL recipe (bench/grpo.ts, ppo.ts, best-of-n.ts; LoRA r 8): GRPO and PPO 3e-4 (libs/rl's
+ * defaults), best-of-N's SFT on the winners 1e-3. A job through the service leaves --lr out and gets the same.
+ */
+export const RL_DEFAULT_LR: Record<Method, number> = { grpo: 3e-4, ppo: 3e-4, 'best-of-n': 1e-3 };
 
 const num = (v: string) => {
   const x = Number(v);
@@ -98,7 +104,7 @@ async function rlRequest(method: Method, o: RlOpts) {
       initAdapter: o.initAdapter ? refOf(o.initAdapter, '--init-adapter') : undefined,
       outputName: o.output ?? '',
       dataset: { uri: dataUriOf(o.data, '--data'), format: 5 },
-      training: { learningRate: o.lr, maxSteps: o.steps, batchSize: method === 'best-of-n' ? 16 : o.prompts, seed: o.seed },
+      training: { learningRate: o.lr ?? 0, maxSteps: o.steps, batchSize: method === 'best-of-n' ? 16 : o.prompts, seed: o.seed, warmupSteps: o.warmupSteps ?? 0 },
       objective,
     },
     idempotencyKey: o.key ?? '',
@@ -127,8 +133,9 @@ async function runRl(method: Method, o: RlOpts & { out: string }) {
   const before = evalRows ? await inputErrors(() => rl.greedyPassAt1(model, tok, evalRows, verifier, evalOpts)) : null;
   const started = performance.now();
   let final: Record<string, number> = {};
+  const lr = o.lr ?? RL_DEFAULT_LR[method];
   if (method === 'grpo') {
-    const config = { steps: o.steps, promptsPerStep: o.prompts, groupSize: o.group, lr: o.lr, beta: o.beta, lossType: o.lossType as 'dapo', maxNewTokens: o.maxNewTokens, seed: o.seed };
+    const config = { steps: o.steps, promptsPerStep: o.prompts, groupSize: o.group, lr, warmupSteps: o.warmupSteps, beta: o.beta, lossType: o.lossType as 'dapo', maxNewTokens: o.maxNewTokens, seed: o.seed };
     await inputErrors(() => rl.prepareGrpo({ model, variables: pm.trainableVariables(), tokenizer: tok, prompts, verifier, config }));
     const hist = await rl.trainGrpo({
       model, variables: pm.trainableVariables(), tokenizer: tok, prompts, verifier, config,
@@ -139,7 +146,7 @@ async function runRl(method: Method, o: RlOpts & { out: string }) {
     });
     final = hist[hist.length - 1].metrics;
   } else if (method === 'ppo') {
-    const config = { steps: o.steps, promptsPerStep: o.prompts, lr: o.lr, klCoef: o.klCoef, klTarget: o.klTarget, klHorizon: o.klHorizon, ppoEpochs: o.ppoEpochs, maxNewTokens: o.maxNewTokens, seed: o.seed };
+    const config = { steps: o.steps, promptsPerStep: o.prompts, lr, klCoef: o.klCoef, klTarget: o.klTarget, klHorizon: o.klHorizon, ppoEpochs: o.ppoEpochs, maxNewTokens: o.maxNewTokens, seed: o.seed };
     try {
       const r = await inputErrors(() => rl.trainPpo({
         model, variables: pm.trainableVariables(), tokenizer: tok, prompts, score: rmScorer!.score, config,
@@ -156,7 +163,7 @@ async function runRl(method: Method, o: RlOpts & { out: string }) {
   } else {
     const r = await inputErrors(() => rl.bestOfN({
       model, variables: pm.trainableVariables(), tokenizer: tok, prompts, verifier,
-      config: { n: o.n, threshold: o.threshold, maxNewTokens: o.maxNewTokens, sftSteps: o.steps, lr: o.lr, seed: o.seed },
+      config: { n: o.n, threshold: o.threshold, maxNewTokens: o.maxNewTokens, sftSteps: o.steps, lr, seed: o.seed },
       onStep: (s) => {
         if (o.watch) process.stderr.write(`\r[${s.step + 1}/${o.steps}] sft loss ${s.loss.toFixed(4)} `);
       },
@@ -199,20 +206,21 @@ export function register(program: Command): void {
       .option('--key <idempotency-key>', 'same key, same job (safe retries)')
       .option('--max-new-tokens <n>', 'tokens per completion', num, 8)
       .option('--steps <n>', method === 'best-of-n' ? 'SFT steps on the winners' : 'generation batches', num, 40)
-      .option('--lr <x>', 'learning rate', num, 3e-3)
+      .option('--lr <x>', `learning rate (default: the measured recipe, ${RL_DEFAULT_LR[method]})`, num)
       .option('--rank <r>', 'LoRA rank', num, 8)
       .option('--seed <n>', 'seed', num, 1);
     if (method !== 'ppo') c.option('--verifier <spec>', 'verifier name or JSON spec', 'numeric');
     if (method === 'ppo') {
       c.requiredOption('--reward-model <ref|dir>', 'reward model: name@version in the model store or a folder (tuneloop reward train --out)')
         .option('--prompts <p>', 'prompts per rollout batch', num, 16)
-        .option('--kl-coef <x>', 'initial (or fixed) KL coefficient (default 0.05)', num)
+        .option('--kl-coef <x>', 'initial (or fixed) KL coefficient (default 0.3)', num)
         .option('--kl-target <x>', 'adaptive KL controller target, summed KL per sequence', num)
-        .option('--kl-horizon <n>', 'adaptive KL controller horizon (default 10000)', num)
+        .option('--kl-horizon <n>', 'adaptive KL controller horizon (default 100)', num)
         .option('--ppo-epochs <n>', 'optimizer steps per batch (default 4)', num);
     } else if (method === 'grpo') {
       c.option('--group <g>', 'completions per prompt (>= 2)', num, 8)
-        .option('--prompts <p>', 'prompts per generation batch', num, 8)
+        .option('--prompts <p>', 'prompts per generation batch', num, 16)
+        .option('--warmup-steps <n>', 'linear lr warmup over the first optimizer steps (default 0)', num)
         .option('--beta <b>', 'KL coefficient', num, 0)
         .option('--loss-type <t>', 'grpo, bnpo, dr_grpo or dapo', 'dapo');
     } else {

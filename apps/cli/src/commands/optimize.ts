@@ -17,6 +17,16 @@ interface OptimizeOpts {
 
 const LOSS_TYPES = ['sigmoid', 'hinge', 'ipo', 'robust'];
 
+/**
+ * Fills the flags left out from the measured recipe (@tuneloop/objectives PREFERENCE_RECIPE): 150 steps of 16 pairs,
+ * lr 1e-3, LoRA r 8 (alpha 2r, all linears), IPO beta 1; other betas stay the objectives' defaults.
+ */
+export async function resolvePreferenceOpts<T extends Partial<OptimizeOpts>>(method: string, o: T): Promise<T & Pick<OptimizeOpts, 'steps' | 'batchSize' | 'lr' | 'rank'>> {
+  const { PREFERENCE_RECIPE: R } = await import('@tuneloop/objectives');
+  const ipo = method === 'ipo' || (method === 'dpo' && o.lossType === 'ipo');
+  return { ...o, steps: o.steps ?? R.steps, batchSize: o.batchSize ?? R.batchSize, lr: o.lr ?? R.lr, rank: o.rank ?? R.lora.r, beta: o.beta ?? (ipo ? R.beta.ipo : undefined) };
+}
+
 /** The StartOptimization request of a preference command (checks what the wire cannot carry: beta 0, loss type names). */
 async function preferenceRequest(method: string, o: OptimizeOpts) {
   const { StartOptimizationRequest, DpoLossType } = await import('@tuneloop/proto');
@@ -127,15 +137,16 @@ export function register(program: Command): void {
     if (method === 'dpo') c.option('--loss-type <t>', 'sigmoid, hinge, ipo or robust', 'sigmoid');
     if (method === 'dpo' || method === 'simpo') c.option('--label-smoothing <x>', 'robust DPO / SimPO label smoothing', num);
     if (method === 'simpo') c.option('--gamma <g>', 'target margin (default 1)', num);
-    c.option('--beta <b>', 'beta (default 0.1; simpo 2)', num)
-      .option('--steps <n>', 'optimizer steps', num, 100)
-      .option('--batch-size <n>', 'pairs per step', num, 16)
-      .option('--lr <x>', 'peak learning rate', num, 5e-3)
-      .option('--rank <r>', 'LoRA rank', num, 8)
+    c.option('--beta <b>', `beta (default 0.1; simpo 2; ipo 1${method === 'dpo' ? ' with --loss-type ipo' : ''})`, num)
+      .option('--steps <n>', 'optimizer steps (default: the measured recipe, 150)', num)
+      .option('--batch-size <n>', 'pairs per step (default: the recipe, 16)', num)
+      .option('--lr <x>', 'peak learning rate (default: the recipe, 1e-3)', num)
+      .option('--rank <r>', 'LoRA rank (default: the recipe, 8; alpha 2r on all linears)', num)
       .option('--seed <n>', 'seed', num, 1)
       .option('--watch', 'follow the job: loss, accuracy and margin per step on stderr')
       .option('--json', 'print JSON (with --watch: one event per line, then the job)')
-      .action(async (o: OptimizeOpts) => {
+      .action(async (opts: OptimizeOpts) => {
+        const o = await resolvePreferenceOpts(method, opts);
         if (!o.local) return submit(await preferenceRequest(method, o), o);
         if (!o.out) throw new CliError('--out: required with --local (the adapter folder)', 2);
         const s = await optimize(method, o as OptimizeOpts & { out: string });

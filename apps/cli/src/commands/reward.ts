@@ -68,13 +68,33 @@ export function bakeMerged(m: import('@tuneloop/model').CausalLM): void {
   }
 }
 
-interface TrainOpts { base: string; data: string; out?: string; eval?: string; steps: number; batchSize: number; lr: number; rank: number; full?: boolean; margin?: boolean | string; center?: number; seed: number; watch?: boolean; json?: boolean; local?: boolean; addr?: string; output?: string; key?: string; checkpointEvery?: number; evalEvery?: number }
+interface TrainOpts { base: string; data: string; out?: string; eval?: string; steps: number; batchSize: number; lr: number; rank: number; full?: boolean; lora?: boolean; margin?: boolean | string; center?: number; seed: number; watch?: boolean; json?: boolean; local?: boolean; addr?: string; output?: string; key?: string; checkpointEvery?: number; evalEvery?: number }
+
+/** LoRA's learning rate when --lora / --rank asks for it (full fine-tuning's recipe rate barely moves an r 8 adapter). */
+export const REWARD_LORA_LR = 3e-3;
+const REWARD_LORA_RANK = 8;
+
+/**
+ * Fills the flags left out from the measured recipe (@tuneloop/objectives REWARD_MODEL_RECIPE): full fine-tuning,
+ * 400 steps, batch 16, lr 3e-4, centering 0.01; --lora / --rank train a LoRA trunk instead (lr 3e-3, rank 8).
+ */
+export async function resolveTrainOpts(o: Partial<TrainOpts>): Promise<{ full: boolean; rank: number; steps: number; batchSize: number; lr: number; center: number }> {
+  const { REWARD_MODEL_RECIPE: R } = await import('@tuneloop/objectives');
+  const lora = !!o.lora || o.rank !== undefined;
+  if (lora && o.full) throw new CliError('--full: cannot be combined with --lora / --rank (LoRA)', 2);
+  const full = lora ? false : o.full || R.training === 'full';
+  return {
+    full, rank: o.rank ?? REWARD_LORA_RANK, steps: o.steps ?? R.steps, batchSize: o.batchSize ?? R.batchSize,
+    lr: o.lr ?? (full ? R.lr : REWARD_LORA_LR), center: o.center ?? R.centerRewardsCoefficient,
+  };
+}
 
 async function train(o: TrainOpts & { out: string }) {
   const [{ initBackend }, files, model, peft, obj] = await Promise.all([
     import('@tuneloop/engine'), import('@tuneloop/files'), import('@tuneloop/model'), import('@tuneloop/peft'), import('@tuneloop/objectives'),
   ]);
   const cfg = { steps: o.steps, batchSize: o.batchSize, lr: o.lr, seed: o.seed, useMargin: !!o.margin, centerRewardsCoefficient: o.center };
+  // o is resolved (resolveTrainOpts): full / rank / steps / batchSize / lr / center set
   await inputErrors(() => obj.validateRewardConfig(cfg));
   const pairs = await readPreferences(o.data);
   const evalPairs = o.eval ? await readPreferences(o.eval) : null;
@@ -188,7 +208,7 @@ async function trainRemote(o: TrainOpts): Promise<void> {
       objective: { $case: 'reward', value: { margin } },
     },
     idempotencyKey: o.key ?? '',
-    options: { evalDataset: o.eval ? { uri: dataUri(o.eval), format: 0 } : undefined, centerRewardsCoefficient: o.center ?? 0, checkpointEvery: o.checkpointEvery ?? 0, evalEvery: o.evalEvery ?? 0 },
+    options: { evalDataset: o.eval ? { uri: dataUri(o.eval), format: 0 } : undefined, centerRewardsCoefficient: o.center, checkpointEvery: o.checkpointEvery ?? 0, evalEvery: o.evalEvery ?? 0 },
   });
   const client = await rmClient(o.addr);
   try {
@@ -214,13 +234,14 @@ export function register(program: Command): void {
     .requiredOption('--data <file|uri>', 'preference pairs: JSONL file (or, through the service, file:// / labeling://<project>?round=N)')
     .option('--out <dir>', 'output folder (with --local; the service stores the model in the model store)')
     .option('--eval <file|uri>', 'held-out pairs for pairwise accuracy')
-    .option('--steps <n>', 'optimizer steps', num, 100)
-    .option('--batch-size <n>', 'pairs per step', num, 16)
-    .option('--lr <x>', 'peak learning rate', num, 3e-3)
-    .option('--rank <r>', 'LoRA rank of the trunk', num, 8)
-    .option('--full', 'train every trunk weight instead of LoRA')
+    .option('--steps <n>', 'optimizer steps (default: the measured recipe, 400)', num)
+    .option('--batch-size <n>', 'pairs per step (default: the recipe, 16)', num)
+    .option('--lr <x>', 'peak learning rate (default: the recipe, 3e-4 full fine-tuning; 3e-3 with --lora / --rank)', num)
+    .option('--full', 'train every trunk weight (the default, as the measured recipe)')
+    .option('--lora', 'train a LoRA adapter on the trunk instead of every weight (rank --rank, default 8)')
+    .option('--rank <r>', 'LoRA rank of the trunk (implies --lora)', num)
     .option('--margin [weight]', "subtract each pair's \"margin\" field (times weight, default 1) in the loss (Llama 2)")
-    .option('--center <c>', 'reward-centering coefficient (Eisenstein et al. 2023)', num)
+    .option('--center <c>', 'reward-centering coefficient (Eisenstein et al. 2023; default: the recipe, 0.01; 0: off)', num)
     .option('--seed <n>', 'seed', num, 1)
     .option('--output <name>', 'model-store name of the result (default <base>-rm; version = job id)')
     .option('--checkpoint-every <n>', 'checkpoint every N steps (service; default 50)', num)
@@ -230,7 +251,8 @@ export function register(program: Command): void {
     .option('--local', 'train in this process and write --out (no services needed)')
     .option('--watch', 'live progress on stderr (with --json through the service: one JSON event per line)')
     .option('--json', 'print JSON')
-    .action(async (o: TrainOpts) => {
+    .action(async (opts: TrainOpts) => {
+      const o = { ...opts, ...(await resolveTrainOpts(opts)) };
       if (!o.local) return trainRemote(o);
       if (!o.out) throw new CliError('--out: required with --local', 2);
       const s = await train({ ...o, out: o.out });
