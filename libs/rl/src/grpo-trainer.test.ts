@@ -45,6 +45,9 @@ describe('GRPO bad input', () => {
     const cases: [Over, RegExp][] = [
       [{ config: { groupSize: 1 } }, /^groupSize: must be an integer >= 2, got 1$/],
       [{ config: { steps: 0 } }, /^steps: must be an integer >= 1/],
+      [{ config: { warmupSteps: -2 } }, /^warmupSteps: must be an integer >= 0, got -2$/],
+      // full weights, no adapters, no reference: the KL term would be to the policy itself
+      [{ config: { beta: 0.1 } }, /^reference: required \(beta 0\.1 > 0 adds a KL term to the reference\): the policy has no adapters/],
       [{ config: { lossType: 'ppo' as never } }, /^lossType: must be one of 'grpo', 'bnpo', 'dr_grpo', 'dapo', got "ppo"/],
       [{ verifier: 'nope' }, /^verifier\.type: unknown verifier "nope"/],
       [{ verifier: { type: 'json_schema', schema: { type: 'no-such-type' } } }, /^verifier\.schema: is not a valid JSON Schema/],

@@ -5,11 +5,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@tuneloop/engine';
 import { buildLogprobBatch, sequenceLogprobs, type CausalLM, type Tokenizer } from '@tuneloop/model';
-import { grpoAdvantages, grpoLoss, maskTruncatedCompletions, withAdaptersDisabled } from '@tuneloop/objectives';
+import { grpoAdvantages, grpoLoss, maskTruncatedCompletions } from '@tuneloop/objectives';
 import { createVerifier, type Verifier, type VerifierSpec } from '@tuneloop/verifiers';
 import { resolveGrpoConfig, type GrpoConfig, type ResolvedGrpoConfig } from './grpo-config.ts';
 import { PolicyOptimizer } from './optimizer.ts';
 import { encodePrompts, type RlPrompt } from './prompts.ts';
+import { referenceLogprobs, requireReference } from './reference.ts';
 import { sampleGroups, scoreRollouts, type Rollout } from './sample-groups.ts';
 
 export interface GrpoRun {
@@ -50,6 +51,7 @@ export function prepareGrpo(run: GrpoRun): { config: ResolvedGrpoConfig; verifie
   const config = resolveGrpoConfig(run.config);
   const verifier = isVerifier(run.verifier) ? run.verifier : createVerifier(run.verifier);
   const promptIds = encodePrompts(run.tokenizer, run.model.config, run.prompts, config.maxNewTokens);
+  if (config.beta > 0) requireReference(run.model, run.reference, `beta ${config.beta} > 0 adds a KL term to the reference`);
   return { config, verifier, promptIds };
 }
 
@@ -85,9 +87,7 @@ export async function trainGrpo(run: GrpoRun): Promise<GrpoStepMetrics[]> {
       const truncated = rollouts.map((r) => r.finishReason === 'length');
       const held = tf.tidy(() => {
         const old = sequenceLogprobs(model, batch);
-        const ref = run.reference
-          ? sequenceLogprobs(run.reference, batch).logprobs
-          : withAdaptersDisabled(model, () => sequenceLogprobs(model, batch).logprobs);
+        const ref = referenceLogprobs(model, run.reference, batch);
         const mask = c.maskTruncatedCompletions ? maskTruncatedCompletions(old.mask, truncated) : old.mask;
         return { old: old.logprobs, ref, mask, adv: grpoAdvantages({ rewards, groupSize: c.groupSize, scaleRewards: c.scaleRewards }) };
       });

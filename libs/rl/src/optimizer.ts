@@ -1,6 +1,7 @@
 // One optimizer that lives across generation batches (RL trainers take several steps per batch and keep
 // AdamW moments between batches): gradient of a loss closure, global-norm clipping, AdamW at a constant
-// learning rate, and the divergence guard of @tuneloop/objectives (a non-finite loss or gradient stops
+// learning rate after an optional linear warmup (Adam's first steps move every weight by ~lr whatever the
+// gradient's size, which on a small sharp policy is a large jump), and the divergence guard of @tuneloop/objectives (a non-finite loss or gradient stops
 // before the update, so the weights stay those of the last good step).
 import * as tf from '@tensorflow/tfjs-core';
 import { AdamW, clipByGlobalNorm } from '@tuneloop/engine';
@@ -18,10 +19,18 @@ export class PolicyOptimizer {
   private steps = 0;
   constructor(
     private readonly variables: tf.Variable[],
-    private readonly cfg: { lr: number; clipNorm: number; weightDecay: number },
+    private readonly cfg: { lr: number; clipNorm: number; weightDecay: number; warmupSteps?: number },
   ) {
     if (variables.length === 0) throw new RlInputError('variables', 'nothing to train (0 trainable variables)');
+    const w = cfg.warmupSteps ?? 0;
+    if (!Number.isInteger(w) || w < 0) throw new RlInputError('warmupSteps', `must be an integer >= 0, got ${w}`);
     this.opt = new AdamW({ weightDecay: cfg.weightDecay });
+  }
+
+  /** Learning rate of the next step: lr * (k + 1) / (warmupSteps + 1) for the first warmupSteps steps, then lr. */
+  get lr(): number {
+    const w = this.cfg.warmupSteps ?? 0;
+    return this.steps < w ? (this.cfg.lr * (this.steps + 1)) / (w + 1) : this.cfg.lr;
   }
 
   /** One update from `lossFn` (built inside the gradient scope; metric tensors must be scalars). */
@@ -46,7 +55,7 @@ export class PolicyOptimizer {
       tf.dispose(Object.values(clipped.grads));
       throw new TrainingDivergedError(this.steps, `gradient norm is ${clipped.norm}`);
     }
-    this.opt.apply(this.variables, this.variables.map((v) => clipped.grads[v.name]), this.cfg.lr);
+    this.opt.apply(this.variables, this.variables.map((v) => clipped.grads[v.name]), this.lr);
     tf.dispose(Object.values(clipped.grads));
     this.steps++;
     return { loss, gradNorm: clipped.norm, metrics };

@@ -1,9 +1,13 @@
 // PPO with a value head: bad input names the field; on a tiny seeded model a score that rewards bare-number
-// answers rises, every TRL metric is finite, the adaptive KL coefficient moves, and no tensor leaks per batch.
+// answers rises, every TRL metric is finite, the adaptive KL coefficient moves, and no tensor leaks per batch;
+// CI version of the issue-7 PPO target: with a reward model trained in the test (Bradley-Terry), the mean RM
+// score of greedy completions on held-out prompts rises while the KL to the reference stays under its target.
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, initBackend } from '@tuneloop/engine';
-import { ARITH_SMALL, arithModelConfig, arithTokenizer, CausalLM, initWeights, type Tokenizer } from '@tuneloop/model';
-import { takeArith } from '@tuneloop/datasets';
+import { ARITH_SMALL, arithModelConfig, arithTokenizer, CausalLM, generate, initWeights, RewardModel, type Tokenizer } from '@tuneloop/model';
+import { heldOutAdditions, takeArith } from '@tuneloop/datasets';
+import { evaluateRewardModel, scoreResponses, trainRewardModel } from '@tuneloop/objectives';
+import { encodePrompts } from './prompts.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { trainPpo } from './ppo-trainer.ts';
 
@@ -21,24 +25,38 @@ function tinyModel(seed: number): CausalLM {
   return m;
 }
 
+/** Full fine-tuning: the reference is a frozen copy of the starting weights. */
+function frozenCopy(model: CausalLM): CausalLM {
+  const w = model.namedWeights();
+  const m = new CausalLM(model.config, w);
+  tf.dispose([...w.values()]);
+  m.setTrainable(false);
+  return m;
+}
+
 const digits = (_p: string[], cs: string[]) => cs.map((c) => (/^[0-9]+$/.test(c) ? 1 : 0));
 
 describe('PPO', () => {
   it('names the bad field', async () => {
     const model = tinyModel(1);
-    const base = { model, variables: model.trainableVariables(), tokenizer: tok, prompts: [{ prompt: '1+1=' }], score: digits };
+    const reference = frozenCopy(model);
+    const base = { model, reference, variables: model.trainableVariables(), tokenizer: tok, prompts: [{ prompt: '1+1=' }], score: digits };
     await expect(trainPpo({ ...base, config: { steps: 0 } })).rejects.toThrow(/^steps: must be an integer >= 1, got 0$/);
+    // A policy without adapters would be its own reference (KL 0): a frozen copy is required.
+    await expect(trainPpo({ ...base, reference: undefined, config: { steps: 1 } })).rejects.toThrow(/^reference: required \(the per-token KL penalty is to the reference\): the policy has no adapters/);
     await expect(trainPpo({ ...base, config: { steps: 1, klTarget: -1 } })).rejects.toThrow(/^klTarget: must be > 0, got -1$/);
     await expect(trainPpo({ ...base, prompts: [{ prompt: 'x'.repeat(60) }], config: { steps: 1 } })).rejects.toThrow(/^prompts\[0\]: prompt of 61 tokens/);
     model.dispose();
+    reference.dispose();
   });
 
   it('raises the mean score with clipped policy and value losses; adaptive KL coefficient; no tensor leak', async () => {
     const model = tinyModel(2);
+    const reference = frozenCopy(model);
     const prompts = takeArith({ seed: 3, textFraction: 0 }, 64).map((e) => ({ prompt: e.prompt }));
     const counts: number[] = [];
     const { history, valueHead } = await trainPpo({
-      model, variables: model.trainableVariables(), tokenizer: tok, prompts, score: digits,
+      model, reference, variables: model.trainableVariables(), tokenizer: tok, prompts, score: digits,
       config: { steps: 12, promptsPerStep: 16, ppoEpochs: 4, lr: 1e-2, maxNewTokens: 3, klCoef: 0.05, klTarget: 1, klHorizon: 100, seed: 1 },
       onStep: () => {
         counts.push(tf.memory().numTensors);
@@ -50,7 +68,47 @@ describe('PPO', () => {
     const last = (history[10].metrics.score + history[11].metrics.score) / 2;
     expect(last).toBeGreaterThan(first + 0.3);
     expect(history.at(-1)!.metrics.kl_coef).not.toBe(0.05);
+    expect(history.some((h) => h.metrics.kl > 0)).toBe(true);
     valueHead.dispose();
     model.dispose();
+    reference.dispose();
+  });
+
+  it('with a trained reward model: held-out RM score of greedy completions rises, KL per sequence under its target', async () => {
+    // Reward model (issue 6's trainer): a tiny trunk + head, Bradley-Terry on pairs "the sum" over "letters".
+    const rng = createRng(4);
+    const letters = 'abcdefghijklmnopqrstuvwxyz';
+    const junk = () => Array.from({ length: 1 + rng.int(3) }, () => letters[rng.int(letters.length)]).join('');
+    const pairs = takeArith({ seed: 5, textFraction: 0 }, 300).map((e) => ({ prompt: e.prompt, chosen: e.completion, rejected: junk() }));
+    const rmTrunk = tinyModel(3);
+    const rm = new RewardModel(rmTrunk, { seed: 3 });
+    await trainRewardModel(rm, tok, pairs.slice(0, 240), { steps: 40, batchSize: 16, lr: 1e-2, seed: 1 });
+    expect(evaluateRewardModel(rm, tok, pairs.slice(240)).accuracy).toBeGreaterThanOrEqual(0.9);
+    const score = (ps: string[], cs: string[]) => ps.map((p, i) => scoreResponses(rm, tok, p, [cs[i].trim() === '' ? '?' : cs[i]])[0]);
+
+    const model = tinyModel(2);
+    const reference = frozenCopy(model);
+    const held = heldOutAdditions().slice(0, 48).map((e) => ({ prompt: e.prompt }));
+    const heldScore = () => {
+      const ids = encodePrompts(tok, model.config, held, 3);
+      const gens = generate(model, ids, { temperature: 0, maxNewTokens: 3, eosTokenIds: [tok.eosTokenId!], decode: (t) => tok.decode(t, { skipSpecialTokens: true }) });
+      const s = score(held.map((p) => p.prompt), gens.map((g) => g.text));
+      return s.reduce((a, b) => a + b, 0) / s.length;
+    };
+    const before = heldScore();
+    const klTarget = 3; // summed KL per sequence (3 new tokens), mean of the last 4 batches; measured 1.4
+    const { history, valueHead } = await trainPpo({
+      model, reference, variables: model.trainableVariables(), tokenizer: tok, prompts: takeArith({ seed: 3, textFraction: 0 }, 64).map((e) => ({ prompt: e.prompt })), score,
+      config: { steps: 12, promptsPerStep: 16, ppoEpochs: 4, lr: 5e-3, maxNewTokens: 3, klCoef: 0.3, klTarget, klHorizon: 100, seed: 1 },
+    });
+    const after = heldScore();
+    const lastKl = history.slice(-4).reduce((a, h) => a + h.metrics.kl, 0) / 4;
+    expect(after).toBeGreaterThan(before + 1); // measured -0.68 -> 8.14
+    expect(lastKl).toBeLessThan(klTarget);
+    valueHead.dispose();
+    model.dispose();
+    reference.dispose();
+    rm.dispose();
+    rmTrunk.dispose();
   });
 });

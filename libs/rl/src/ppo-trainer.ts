@@ -3,24 +3,26 @@
 // - klCoef * KL(policy || reference) per token, GAE advantages (whitened) and returns, then several epochs of
 // clipped policy + clipped value loss. The value head is a separate small head (hidden -> 1, a RewardModel
 // head) on the policy trunk, so trunk adapters are shared by policy and value; the reference is the policy
-// with its adapters disabled. The KL coefficient is fixed or adaptive (target, horizon).
+// with its adapters disabled, or a given frozen copy (full fine-tuning). The KL coefficient is fixed or adaptive
+// (target, horizon).
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@tuneloop/engine';
 import { buildLogprobBatch, RewardModel, sequenceLogprobs, type CausalLM, type LogprobBatch, type Tokenizer } from '@tuneloop/model';
-import { AdaptiveKlController, FixedKlController, gae, ppoLoss, ppoRewards, whiten, withAdaptersDisabled, type KlController } from '@tuneloop/objectives';
+import { AdaptiveKlController, FixedKlController, gae, ppoLoss, ppoRewards, whiten, type KlController } from '@tuneloop/objectives';
 import { RlInputError } from './errors.ts';
 import { PolicyOptimizer } from './optimizer.ts';
 import { encodePrompts, type RlPrompt } from './prompts.ts';
+import { referenceLogprobs, requireReference } from './reference.ts';
 import { sampleGroups } from './sample-groups.ts';
 
 export interface PpoConfig {
   steps: number; // rollout batches
   promptsPerStep?: number; // default 16
   ppoEpochs?: number; // optimizer steps per batch; default 4
-  lr?: number; // default 1e-3
-  klCoef?: number; // initial (or fixed) KL coefficient; default 0.05
-  klTarget?: number; // set with klHorizon for the adaptive controller (summed KL per sequence)
-  klHorizon?: number; // default 10000 when klTarget is set
+  lr?: number; // default 3e-4
+  klCoef?: number; // initial (or fixed) KL coefficient; default 0.3 (0.05 let the KL run past a target of 1 nat)
+  klTarget?: number; // set (with klHorizon) for the adaptive controller: target summed KL per sequence
+  klHorizon?: number; // default 100 when klTarget is set (per batch the coefficient moves by up to 0.2 * P / horizon)
   gamma?: number; // default 1
   lam?: number; // default 0.95
   clipRange?: number; // default 0.2
@@ -39,6 +41,8 @@ export interface PpoRun {
   /** Reward-model scores of (prompt, completion) pairs, one per pair. */
   score: (prompts: string[], completions: string[]) => Promise<number[]> | number[];
   config: PpoConfig;
+  /** A frozen reference policy; default: `model` with its adapters disabled (required when it has none). */
+  reference?: CausalLM;
   onStep?: (m: PpoStepMetrics) => void | boolean | Promise<void | boolean>;
 }
 
@@ -69,12 +73,13 @@ export async function trainPpo(run: PpoRun): Promise<{ history: PpoStepMetrics[]
   const maxNew = int('maxNewTokens', c.maxNewTokens, 8, 1);
   if (c.klTarget !== undefined && !(c.klTarget > 0)) throw new RlInputError('klTarget', `must be > 0, got ${c.klTarget}`);
   const ctl: KlController = c.klTarget !== undefined
-    ? new AdaptiveKlController({ initKlCoef: c.klCoef ?? 0.05, target: c.klTarget, horizon: c.klHorizon ?? 10000 })
-    : new FixedKlController(c.klCoef ?? 0.05);
+    ? new AdaptiveKlController({ initKlCoef: c.klCoef ?? 0.3, target: c.klTarget, horizon: c.klHorizon ?? 100 })
+    : new FixedKlController(c.klCoef ?? 0.3);
+  requireReference(run.model, run.reference, 'the per-token KL penalty is to the reference');
   const tok = run.tokenizer;
   const ids = encodePrompts(tok, run.model.config, run.prompts, maxNew);
   const head = new RewardModel(run.model, { seed: (c.seed ?? 0) + 17 });
-  const opt = new PolicyOptimizer([...run.variables, head.head], { lr: c.lr ?? 1e-3, clipNorm: 1, weightDecay: 0 });
+  const opt = new PolicyOptimizer([...run.variables, head.head], { lr: c.lr ?? 3e-4, clipNorm: 1, weightDecay: 0 });
   const rng = createRng(c.seed ?? 0);
   const pad = tok.padTokenId ?? 0;
   let order: number[] = [];
@@ -91,7 +96,7 @@ export async function trainPpo(run: PpoRun): Promise<{ history: PpoStepMetrics[]
       const batch = buildLogprobBatch(rollouts.map((r) => r.promptIds), rollouts.map((r) => r.tokens), pad, 'right');
       const held = tf.tidy(() => {
         const old = sequenceLogprobs(run.model, batch);
-        const ref = withAdaptersDisabled(run.model, () => sequenceLogprobs(run.model, batch).logprobs);
+        const ref = referenceLogprobs(run.model, run.reference, batch);
         const oldValues = tf.mul(valuesOf(head, batch), old.mask);
         const r = ppoRewards({ scores: tf.tensor1d(scores), logps: old.logprobs, refLogps: ref, mask: old.mask, klCoef: ctl.value });
         const g = gae({ rewards: r.rewards, values: oldValues, mask: old.mask, gamma: c.gamma ?? 1, lam: c.lam ?? 0.95 });
