@@ -75,6 +75,8 @@ describe('tuneloop reward (through the service)', () => {
     const local = await run(['reward', 'train', '--local', '--base', 'tiny', '--data', join(dir, 'prefs.jsonl')]);
     expect(local.code).toBe(2);
     expect(local.err).toBe('tuneloop: --out: required with --local\n');
+    const both = await run(['reward', 'train', '--local', '--base', 'tiny', '--data', join(dir, 'prefs.jsonl'), '--out', join(dir, 'never'), '--full', '--rank', '4']);
+    expect([both.code, both.err]).toEqual([2, 'tuneloop: --full: cannot be combined with --lora / --rank (LoRA)\n']);
   });
 
   it('train without --watch prints the queued job; reward watch follows it to the end', async () => {
