@@ -1,32 +1,44 @@
 // Alignment learning table on the synthetic preference task (libs/datasets/src/preference): the reward model's
 // held-out pairwise accuracy, and per preference method (LoRA policy) the held-out implicit-reward accuracy and
-// ground-truth win rate before and after. JSON under bench/results/ and a Markdown table beside it.
-//   npx tsx bench/alignment.ts [--base DIR|random] [--task full|slice|both] [--train 800] [--eval 300]
-//        [--steps 150] [--noise 0.1] [--methods rm,dpo,hinge,robust,ipo,orpo,simpo,kto] [--lr 0.02]
+// ground-truth win rate before and after, with the accuracy of the one-feature heuristics on the same pairs.
+// JSON under bench/results/ and a Markdown table beside it. Defaults are the recipe of
+// libs/objectives/src/train/README.md (reward model: full fine-tuning, 400 steps on 2,000 pairs, lr 3e-4;
+// policies: LoRA r 8, 150 steps on 800 pairs, lr 1e-3).
+//   npx tsx bench/alignment.ts [--base DIR|random] [--task full|slice|both] [--train 800] [--rm-train 2000]
+//        [--eval 600] [--steps 150] [--rm-steps 400] [--noise 0.1] [--lr 0.001] [--rm-lr 0.0003] [--rm-lora]
+//        [--methods rm,dpo,hinge,robust,ipo,orpo,simpo,kto]
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, initBackend } from '@tuneloop/engine';
 import { ARITH_SMALL, arithModelConfig, arithTokenizer, CausalLM, initWeights, RewardModel, type Tokenizer } from '@tuneloop/model';
-import { preferenceTask, simulatedAnnotator, type ResponseKind } from '@tuneloop/datasets';
+import { heuristicAccuracy, isStylePair, preferenceTask, simulatedAnnotator, type ResponseKind } from '@tuneloop/datasets';
 import { getPeftMethod } from '@tuneloop/peft';
-import { evalReference, evaluatePolicy, evaluateRewardModel, trainPreference, trainRewardModel, type PreferenceTrainConfig } from '@tuneloop/objectives';
+import { evalReference, evaluatePolicy, evaluateRewardModel, PREFERENCE_RECIPE, REWARD_MODEL_RECIPE, trainPreference, trainRewardModel, type PreferenceTrainConfig } from '@tuneloop/objectives';
 import { loadModel } from '@tuneloop/files';
 import { writeResult } from './results.ts';
 
 const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+for (let i = 2; i < process.argv.length; i++) {
+  const k = process.argv[i].replace(/^--/, '');
+  if (k === 'rm-lora') args.set(k, '1');
+  else args.set(k, process.argv[++i]);
+}
 const home = process.env.TUNELOOP_HOME || '.tuneloop';
 const baseArg = args.get('base') ?? path.join(home, 'models', 'tiny-arith');
-const nTrain = Number(args.get('train') ?? 800);
-const nEval = Number(args.get('eval') ?? 300);
-const steps = Number(args.get('steps') ?? 150);
+const nTrain = Number(args.get('train') ?? PREFERENCE_RECIPE.pairs);
+const nRmTrain = Number(args.get('rm-train') ?? REWARD_MODEL_RECIPE.pairs);
+const nEval = Number(args.get('eval') ?? 600);
+const steps = Number(args.get('steps') ?? PREFERENCE_RECIPE.steps);
+const rmSteps = Number(args.get('rm-steps') ?? REWARD_MODEL_RECIPE.steps);
 const noise = Number(args.get('noise') ?? 0.1);
-const lr = Number(args.get('lr') ?? 0.02);
+const lr = Number(args.get('lr') ?? PREFERENCE_RECIPE.lr);
+const rmLr = Number(args.get('rm-lr') ?? REWARD_MODEL_RECIPE.lr);
+const rmFull = !args.has('rm-lora') && REWARD_MODEL_RECIPE.training === 'full';
 const methods = (args.get('methods') ?? 'rm,dpo,hinge,robust,ipo,orpo,simpo,kto').split(',');
-const taskArg = args.get('task') ?? 'both';
+const taskArg = args.get('task') ?? 'full';
 
-/** The CI slice: every better response is a correct rambling one (runs against a short-answer prior). */
+/** The CI slice: every better response is a correct rambling one (runs against a short-answer prior). 'full' is the default mix. */
 const SLICE: Partial<Record<ResponseKind, number>> = { correct: 0, 'correct-rambling': 2, 'wrong-close': 1, 'wrong-far': 1, 'wrong-rambling': 0 };
 const TASKS: Record<string, Partial<Record<ResponseKind, number>> | undefined> = { full: undefined, slice: SLICE };
 
@@ -67,61 +79,74 @@ probe.dispose();
 
 for (const task of taskArg === 'both' ? ['slice', 'full'] : [taskArg]) {
   const kindWeights = TASKS[task];
-  const train = simulatedAnnotator({ seed: 2, noise }).labelAll(preferenceTask({ seed: 1, count: nTrain, split: 'train', kindWeights }));
+  const annotate = (count: number) => simulatedAnnotator({ seed: 2, noise }).labelAll(preferenceTask({ seed: 1, count, split: 'train', kindWeights }));
+  const train = annotate(nTrain);
   const heldOutGt = preferenceTask({ seed: 3, count: nEval, split: 'eval', kindWeights });
   const heldOut = heldOutGt.map((p) => ({ prompt: p.prompt, chosen: p.better, rejected: p.worse }));
-  // Pairs decidable by style (exactly one response rambles) vs pairs that need the sum (same style).
-  const rambles = (k: string) => k.endsWith('rambling');
-  const styleIdx = heldOutGt.flatMap((p, i) => (rambles(p.betterKind) !== rambles(p.worseKind) ? [i] : []));
-  const sumIdx = heldOutGt.flatMap((p, i) => (rambles(p.betterKind) === rambles(p.worseKind) ? [i] : []));
+  // Pairs decided by style alone (equally correct, one rambles) vs pairs that need the sum.
+  const styleIdx = heldOutGt.flatMap((p, i) => (isStylePair(p) ? [i] : []));
+  const sumIdx = heldOutGt.flatMap((p, i) => (isStylePair(p) ? [] : [i]));
+  const sub = <T>(idx: number[], xs: T[]) => idx.map((i) => xs[i]);
+  for (const h of ['shorter', 'correct'] as const) {
+    rows.push({ task, method: h === 'shorter' ? 'heuristic: shorter is better' : 'heuristic: the correct one is better', seconds: 0, accAfter: heuristicAccuracy(heldOutGt, h), accAfterStylePairs: heuristicAccuracy(sub(styleIdx, heldOutGt), h), accAfterSumPairs: heuristicAccuracy(sub(sumIdx, heldOutGt), h) });
+  }
   for (const method of methods) {
     const t0 = performance.now();
     const model = await freshBase();
-    model.setTrainable(false);
     const lora = getPeftMethod('lora');
-    const pm = lora.apply(model, lora.parseConfig({ r: 8, lora_alpha: 16, target_modules: 'all-linear' }), { seed: 1 });
     if (method === 'rm') {
+      model.setTrainable(rmFull);
+      const pm = rmFull ? null : lora.apply(model, lora.parseConfig({ r: 8, lora_alpha: 16, target_modules: 'all-linear' }), { seed: 1 });
       const rm = new RewardModel(model, { seed: 1 });
       const before = evaluateRewardModel(rm, tok, heldOut);
-      await trainRewardModel(rm, tok, train, { steps, batchSize: 16, lr: 3e-3, seed: 1, useMargin: true, centerRewardsCoefficient: 0.01 });
+      await trainRewardModel(rm, tok, nRmTrain === nTrain ? train : annotate(nRmTrain), { steps: rmSteps, batchSize: REWARD_MODEL_RECIPE.batchSize, lr: rmLr, seed: 1, useMargin: REWARD_MODEL_RECIPE.useMargin, centerRewardsCoefficient: REWARD_MODEL_RECIPE.centerRewardsCoefficient });
       const after = evaluateRewardModel(rm, tok, heldOut);
-      const sub = (idx: number[]) => (idx.length ? evaluateRewardModel(rm, tok, idx.map((i) => heldOut[i])).accuracy : NaN);
-      rows.push({ task, method: 'reward model (BT, margin, centering)', seconds: (performance.now() - t0) / 1000, accBefore: before.accuracy, accAfter: after.accuracy, accAfterStylePairs: sub(styleIdx), accAfterSumPairs: sub(sumIdx), stylePairs: styleIdx.length, sumPairs: sumIdx.length });
+      const acc = (idx: number[]) => (idx.length ? evaluateRewardModel(rm, tok, sub(idx, heldOut)).accuracy : NaN);
+      rows.push({ task, method: `reward model (BT, ${rmFull ? 'full' : 'LoRA r 8'}, ${rmSteps} steps)`, seconds: (performance.now() - t0) / 1000, accBefore: before.accuracy, accAfter: after.accuracy, accAfterStylePairs: acc(styleIdx), accAfterSumPairs: acc(sumIdx), stylePairs: styleIdx.length, sumPairs: sumIdx.length });
       rm.dispose();
+      pm?.unload();
     } else {
+      model.setTrainable(false);
+      const { r, alpha, targetModules } = PREFERENCE_RECIPE.lora;
+      const pm = lora.apply(model, lora.parseConfig({ r, lora_alpha: alpha, target_modules: targetModules }), { seed: 1 });
       const cached = evalReference(model, tok, heldOut);
       const before = evaluatePolicy(model, tok, cached, 0.1);
-      const config = { steps, batchSize: 16, lr, seed: 1, ...POLICY[method] } as PreferenceTrainConfig;
+      const recipeBeta: number | undefined = PREFERENCE_RECIPE.beta[POLICY[method].method as keyof typeof PREFERENCE_RECIPE.beta];
+      const config = { steps, batchSize: PREFERENCE_RECIPE.batchSize, lr, seed: 1, ...(recipeBeta ? { beta: recipeBeta } : {}), ...POLICY[method] } as PreferenceTrainConfig;
       const hist = await trainPreference({ model, variables: pm.trainableVariables(), tokenizer: tok, pairs: train, config });
       const after = evaluatePolicy(model, tok, cached, 0.1);
+      const part = (idx: number[]) => evaluatePolicy(model, tok, { enc: sub(idx, cached.enc), ref: { chosen: Float32Array.from(sub(idx, [...cached.ref.chosen])), rejected: Float32Array.from(sub(idx, [...cached.ref.rejected])) } }, 0.1);
       rows.push({
         task,
         method,
         seconds: (performance.now() - t0) / 1000,
         accBefore: before.rewardAccuracyTiesHalf,
         accAfter: after.rewardAccuracy,
+        accAfterStylePairs: part(styleIdx).rewardAccuracy,
+        accAfterSumPairs: part(sumIdx).rewardAccuracy,
         winNormBefore: before.winRateNorm,
         winNormAfter: after.winRateNorm,
         winSumBefore: before.winRate,
         winSumAfter: after.winRate,
         finalLoss: hist[hist.length - 1].metrics.loss,
+        beta: recipeBeta ?? 'default',
       });
+      pm.unload();
     }
-    pm.unload();
     model.dispose();
     console.error(JSON.stringify(rows[rows.length - 1]));
   }
 }
 
-const result = { backend: backend.name, base: baseArg, parameters, nTrain, nEval, steps, noise, lr, lora: { r: 8, alpha: 16, targets: 'all-linear' }, rows };
+const result = { backend: backend.name, base: baseArg, parameters, nTrain, nRmTrain, nEval, steps, rmSteps, noise, lr, rmLr, rewardModel: rmFull ? 'full' : 'lora', lora: { r: 8, alpha: 16, targets: 'all-linear' }, rows };
 const file = writeResult('alignment', result);
 const pct = (v: unknown) => (typeof v === 'number' ? `${(100 * v).toFixed(1)}%` : '');
 const md = [
-  `# Alignment learning (${backend.name}, base ${baseArg}, ${parameters} parameters, ${nTrain} train pairs with ${100 * noise}% annotator noise, ${nEval} held-out pairs, ${steps} steps)`,
+  `# Alignment learning (${backend.name}, base ${baseArg}, ${parameters} parameters, ${100 * noise}% annotator noise, ${nEval} held-out pairs; reward model ${rmFull ? 'full' : 'LoRA'} ${rmSteps} steps on ${nRmTrain} pairs lr ${rmLr}; policies LoRA r 8 ${steps} steps on ${nTrain} pairs lr ${lr})`,
   '',
-  '| task | method | held-out accuracy before | after | win rate (mean log-prob) before | after | win rate (sum log-prob) before | after | seconds |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  ...rows.map((r) => `| ${r.task} | ${r.method} | ${pct(r.accBefore)} | ${pct(r.accAfter)} | ${pct(r.winNormBefore)} | ${pct(r.winNormAfter)} | ${pct(r.winSumBefore)} | ${pct(r.winSumAfter)} | ${r.seconds.toFixed(1)} |`),
+  '| task | method | held-out accuracy before | after | after: style pairs | after: sum pairs | win rate (mean log-prob) before | after | win rate (sum log-prob) before | after | seconds |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...rows.map((r) => `| ${r.task} | ${r.method} | ${pct(r.accBefore)} | ${pct(r.accAfter)} | ${pct(r.accAfterStylePairs)} | ${pct(r.accAfterSumPairs)} | ${pct(r.winNormBefore)} | ${pct(r.winNormAfter)} | ${pct(r.winSumBefore)} | ${pct(r.winSumAfter)} | ${r.seconds.toFixed(1)} |`),
   '',
 ].join('\n');
 writeFileSync(file.replace(/\.json$/, '.md'), md);

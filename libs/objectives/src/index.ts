@@ -31,3 +31,4 @@ export { PREFERENCE_METHODS, resolvePreferenceConfig } from './train/preference-
 export type { PreferenceMethod, PreferenceTrainConfig, ResolvedPreferenceConfig } from './train/preference-config.ts';
 export { preparePreferenceRun, trainPreference, evalReference, evaluatePolicy } from './train/preference-trainer.ts';
 export type { PreferenceRun, PreparedRun, PolicyEval } from './train/preference-trainer.ts';
+export { REWARD_MODEL_RECIPE, PREFERENCE_RECIPE } from './train/recipe.ts';

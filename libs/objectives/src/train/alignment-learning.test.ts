@@ -1,11 +1,12 @@
 // CI-sized learning check of the alignment trainers on the synthetic preference task (10% annotator noise):
 // a tiny seeded model, a slice of the task a random model can learn (every better response is a correct
-// rambling one, so the preference runs against the model's prior for short answers), LoRA policy.
-// The full task on the pretrained arith model is bench/alignment.ts.
+// rambling one, so the preference runs against the model's prior for short answers), LoRA policy; and on the
+// default pair mix, that the same model (which cannot add) learns the style half and stays below the target.
+// The default mix on the pretrained arith model (the targets) is bench/alignment.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, initBackend } from '@tuneloop/engine';
 import { ARITH_SMALL, arithModelConfig, arithTokenizer, CausalLM, initWeights, RewardModel, type Tokenizer } from '@tuneloop/model';
-import { preferenceTask, simulatedAnnotator, type PreferencePair } from '@tuneloop/datasets';
+import { heuristicAccuracy, isStylePair, preferenceTask, simulatedAnnotator, type PreferencePair } from '@tuneloop/datasets';
 import { getPeftMethod } from '@tuneloop/peft';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateRewardModel, trainRewardModel } from './reward-trainer.ts';
@@ -50,6 +51,26 @@ describe('reward model on the preference task', () => {
     expect(after.accuracy).toBeGreaterThan(before.accuracy);
     rm.dispose();
     pm.unload();
+    base.dispose();
+  });
+});
+
+describe('the default pair mix is not solvable by style', () => {
+  it('a reward model that cannot add learns the style pairs and stays below 85% (the sum pairs need the sum)', async () => {
+    const gt = preferenceTask({ seed: 3, count: 200, split: 'eval' });
+    const pairs = (idx: (p: (typeof gt)[number]) => boolean) => gt.filter(idx).map((p) => ({ prompt: p.prompt, chosen: p.better, rejected: p.worse }));
+    expect(heuristicAccuracy(gt, 'shorter')).toBeLessThan(0.75);
+    expect(heuristicAccuracy(gt, 'correct')).toBeLessThan(0.8);
+    const base = tinyBase();
+    base.setTrainable(true);
+    const rm = new RewardModel(base, { seed: 1 });
+    const mixTrain = simulatedAnnotator({ seed: 2, noise: 0.1 }).labelAll(preferenceTask({ seed: 1, count: 400, split: 'train' }));
+    await trainRewardModel(rm, tok, mixTrain, { steps: 40, batchSize: 16, lr: 3e-3, seed: 1 });
+    const style = evaluateRewardModel(rm, tok, pairs(isStylePair)).accuracy;
+    const all = evaluateRewardModel(rm, tok, pairs(() => true)).accuracy;
+    expect(style).toBeGreaterThanOrEqual(0.9);
+    expect(all).toBeLessThan(0.85);
+    rm.dispose();
     base.dispose();
   });
 });
