@@ -12,6 +12,7 @@ import { detectMethod, getPeftMethod, llamaShapes, shapeConfigFromJson } from '@
 import type { StartOptimizationRequest } from '@tuneloop/proto';
 import { encodePrompts, resolveGrpoConfig, type RlPrompt } from '@tuneloop/rl';
 import { InvalidArgumentError, NotFoundError } from '@tuneloop/service-kit';
+import { storeFileFetcher } from '@tuneloop/jobs';
 import { loadKtoExamples, loadPreferencePairs, type SourcedPreference } from '@tuneloop/store';
 import { createVerifier } from '@tuneloop/verifiers';
 import type { KtoRecord } from '@tuneloop/datasets';
@@ -145,13 +146,15 @@ export async function loadPreferenceData(
   source: { uri: string; format: OptimizeJobSpec['dataset']['format']; field: string } = { ...spec.dataset, field: 'spec.dataset.uri' },
 ): Promise<PreferenceData> {
   // the labeling database: TUNELOOP_DATABASE_URL, else the SQLite file under this TUNELOOP_HOME
-  const opts = { field: source.field, baseDir: home, storeOptions: { home } };
+  // store://<dataset>@<version>/<file>: a dataset version of the model store (spec.storeTarget, set by validateRequest)
+  const opts = { field: source.field, baseDir: home, storeOptions: { home }, fetchStoreFile: storeFileFetcher(spec.storeTarget || undefined) };
   const cfg = preferenceConfigOf(spec, steps);
   asInvalid('', () => resolvePreferenceConfig(cfg), prefField(spec));
   const maxLength = spec.training.maxLength > 0 ? Math.min(spec.training.maxLength, base.config.maxPositionEmbeddings) : base.config.maxPositionEmbeddings;
   const file = path.basename(source.uri);
-  let unpairedFile = source.format === 'unpaired';
-  if (spec.objective === 'kto' && source.format === 'auto' && !source.uri.startsWith('labeling:')) {
+  // kto on a store:// dataset: loadKtoExamples tells {prompt, completion, label} from pairs itself
+  let unpairedFile = source.format === 'unpaired' || (spec.objective === 'kto' && source.uri.startsWith('store:'));
+  if (spec.objective === 'kto' && source.format === 'auto' && !source.uri.startsWith('labeling:') && !source.uri.startsWith('store:')) {
     const p = source.uri.startsWith('file://') ? new URL(source.uri).pathname : path.resolve(home, source.uri);
     const first = (await readFile(p, 'utf8').catch(() => '')).split('\n').find((l) => l.trim() !== '') ?? '';
     unpairedFile = /"label"\s*:/.test(first);
@@ -258,6 +261,7 @@ export async function validateRequest(
     await resolveRewardModel(home, spec.verifierRewardModel, storeTarget, `spec.${spec.objective}.verifier.reward_model`);
   }
   if (spec.family === 'preference') {
+    spec.storeTarget = storeTarget(); // store:// datasets are read through the model store
     const data = await loadPreferenceData(home, spec, base, 1);
     await loadPreferenceEval(home, spec, base);
     const n = data.kind === 'pairs' ? data.pairs.length : data.unpaired.length;

@@ -3,7 +3,7 @@
 // into plain JSON that travels on jobs.train.reward. Every problem is INVALID_ARGUMENT naming the field.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { describeModel, pullModel, readBase, resolveBaseDir } from '@tuneloop/jobs';
+import { describeModel, pullModel, readBase, resolveBaseDir, storeFileFetcher } from '@tuneloop/jobs';
 import { encodePairs, ObjectiveInputError, REWARD_MODEL_RECIPE, type PreferenceExample } from '@tuneloop/objectives';
 import { getPeftMethod, llamaShapes, shapeConfigFromJson } from '@tuneloop/peft';
 import type { JobSpec, RewardTrainingOptions, StartRewardTrainingRequest } from '@tuneloop/proto';
@@ -96,10 +96,14 @@ export async function resolveBase(home: string, name: string, version: string, s
 }
 
 /** Reads preference pairs from a file / file:// / labeling:// URI (errors name `field` and the line). */
-export async function readPairs(home: string, uri: string, field: string): Promise<{ pairs: SourcedPreference[]; label: string }> {
+export async function readPairs(home: string, uri: string, field: string, storeTarget?: string): Promise<{ pairs: SourcedPreference[]; label: string }> {
   if (!uri) bad(field, 'must name the preference pairs (a JSONL file, file:// or labeling:// URI)');
   // the labeling database: TUNELOOP_DATABASE_URL (PostgreSQL or sqlite:<file>), else the SQLite file under TUNELOOP_HOME
-  const { pairs, source } = await loadPreferencePairs(uri, { field, baseDir: home, storeOptions: { url: process.env.TUNELOOP_DATABASE_URL || undefined, home } });
+  const { pairs, source } = await loadPreferencePairs(uri, {
+    field, baseDir: home, storeOptions: { url: process.env.TUNELOOP_DATABASE_URL || undefined, home },
+    // store://<dataset>@<version>/<file>: a dataset version of the model store
+    fetchStoreFile: storeFileFetcher(storeTarget || process.env.TUNELOOP_MODEL_STORE_ADDR || undefined),
+  });
   return { pairs, label: source.kind === 'file' ? path.basename(source.path) : uri };
 }
 
@@ -174,12 +178,12 @@ export async function validateRewardRequest(home: string, req: StartRewardTraini
   const lr = t?.learningRate ? range('spec.training.learning_rate', t.learningRate, 0, LIMITS.lr, true) : method === 'full' ? REWARD_DEFAULTS.lr : REWARD_DEFAULTS.loraLr;
 
   const datasetUri = js.dataset?.uri ?? '';
-  const data = await readPairs(home, datasetUri, 'spec.dataset.uri');
+  const data = await readPairs(home, datasetUri, 'spec.dataset.uri', storeTarget);
   checkPairs(base.tokenizer, data.pairs, data.label, 'spec.dataset', maxLength);
   const evalUri = o.evalDataset?.uri ?? '';
   let trainCount = data.pairs.length;
   if (evalUri) {
-    const ev = await readPairs(home, evalUri, 'options.eval_dataset.uri');
+    const ev = await readPairs(home, evalUri, 'options.eval_dataset.uri', storeTarget);
     checkPairs(base.tokenizer, ev.pairs, ev.label, 'options.eval_dataset', maxLength);
   } else {
     trainCount -= evalCount(data.pairs.length, evalFraction);

@@ -44,9 +44,9 @@ async function pairsOf(input: JobThreadInput<RewardJobSpec>): Promise<Split> {
   if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as Split;
   const s = input.spec;
   const strip = (p: PreferenceExample): PreferenceExample => ({ prompt: p.prompt, chosen: p.chosen, rejected: p.rejected, ...(p.margin !== undefined ? { margin: p.margin } : {}) });
-  const all = (await readPairs(input.home, s.datasetUri, 'spec.dataset.uri')).pairs.map(strip);
+  const all = (await readPairs(input.home, s.datasetUri, 'spec.dataset.uri', s.storeTarget)).pairs.map(strip);
   let split: Split;
-  if (s.evalUri) split = { train: all, eval: (await readPairs(input.home, s.evalUri, 'options.eval_dataset.uri')).pairs.map(strip) };
+  if (s.evalUri) split = { train: all, eval: (await readPairs(input.home, s.evalUri, 'options.eval_dataset.uri', s.storeTarget)).pairs.map(strip) };
   else {
     const order = createRng(s.training.seed + 17).shuffle(all.map((_, i) => i));
     const k = evalCount(all.length, s.evalFraction);
