@@ -6,13 +6,13 @@
 // policies: LoRA r 8, 150 steps on 800 pairs, lr 1e-3).
 //   npx tsx bench/alignment.ts [--base DIR|random] [--task full|slice|both] [--train 800] [--rm-train 2000]
 //        [--eval 600] [--steps 150] [--rm-steps 400] [--noise 0.1] [--lr 0.001] [--rm-lr 0.0003] [--rm-lora]
-//        [--methods rm,dpo,hinge,robust,ipo,orpo,simpo,kto]
+//        [--methods rm,dpo,hinge,robust,ipo,orpo,simpo,kto] [--kto-feedback T (KTO on per-response labels: desirable iff score >= T)]
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, initBackend } from '@tuneloop/engine';
 import { ARITH_SMALL, arithModelConfig, arithTokenizer, CausalLM, initWeights, RewardModel, type Tokenizer } from '@tuneloop/model';
-import { heuristicAccuracy, isStylePair, preferenceTask, simulatedAnnotator, type ResponseKind } from '@tuneloop/datasets';
+import { groundTruthScore, heuristicAccuracy, isStylePair, preferenceTask, simulatedAnnotator, type ResponseKind } from '@tuneloop/datasets';
 import { getPeftMethod } from '@tuneloop/peft';
 import { evalReference, evaluatePolicy, evaluateRewardModel, PREFERENCE_RECIPE, REWARD_MODEL_RECIPE, trainPreference, trainRewardModel, type PreferenceTrainConfig } from '@tuneloop/objectives';
 import { loadModel } from '@tuneloop/files';
@@ -66,6 +66,12 @@ const POLICY: Record<string, Partial<PreferenceTrainConfig>> = {
   kto: { method: 'kto' },
 };
 
+/** KTO's native data: each response of the train pairs rated on its own (desirable iff its ground-truth score >= threshold), flipped with the annotator noise. */
+function binaryFeedback(pairs: { prompt: string; chosen: string; rejected: string }[], threshold: number) {
+  const rng = createRng(5);
+  return pairs.flatMap((p) => [p.chosen, p.rejected].map((completion) => ({ prompt: p.prompt, completion, label: (groundTruthScore(p.prompt, completion) >= threshold) !== rng.next() < noise })));
+}
+
 interface Row {
   task: string;
   method: string;
@@ -113,7 +119,9 @@ for (const task of taskArg === 'both' ? ['slice', 'full'] : [taskArg]) {
       const before = evaluatePolicy(model, tok, cached, 0.1);
       const recipeBeta: number | undefined = PREFERENCE_RECIPE.beta[POLICY[method].method as keyof typeof PREFERENCE_RECIPE.beta];
       const config = { steps, batchSize: PREFERENCE_RECIPE.batchSize, lr, seed: 1, ...(recipeBeta ? { beta: recipeBeta } : {}), ...POLICY[method] } as PreferenceTrainConfig;
-      const hist = await trainPreference({ model, variables: pm.trainableVariables(), tokenizer: tok, pairs: train, config });
+      const feedback = args.get('kto-feedback');
+      const data = method === 'kto' && feedback ? { unpaired: binaryFeedback(train, Number(feedback)) } : { pairs: train };
+      const hist = await trainPreference({ model, variables: pm.trainableVariables(), tokenizer: tok, ...data, config });
       const after = evaluatePolicy(model, tok, cached, 0.1);
       const part = (idx: number[]) => evaluatePolicy(model, tok, { enc: sub(idx, cached.enc), ref: { chosen: Float32Array.from(sub(idx, [...cached.ref.chosen])), rejected: Float32Array.from(sub(idx, [...cached.ref.rejected])) } }, 0.1);
       rows.push({
