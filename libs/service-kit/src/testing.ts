@@ -1,6 +1,7 @@
 // Test support: run service modules in this process on free ports, against the real NATS server,
 // with a unique bus prefix and silent logs. Not used in production code paths.
 import { randomUUID } from 'node:crypto';
+import type { ServiceError } from '@grpc/grpc-js';
 import { connectBus } from '@tuneloop/bus';
 import { loadConfig, type ServiceConfig } from './config.ts';
 import { createLogger } from './logger.ts';
@@ -41,5 +42,46 @@ export async function startTestServices(
   } catch (err) {
     await bus.close();
     throw err;
+  }
+}
+
+type UnaryCallback<R> = (err: ServiceError | null, res: R) => void;
+
+/** Promise of a callback-style grpc-js unary call: `unaryCall<Res>((cb) => client.method(req, cb))`. */
+export function unaryCall<R>(start: (cb: UnaryCallback<R>) => unknown): Promise<R> {
+  return new Promise((resolve, reject) => start((err, res) => (err ? reject(err) : resolve(res))));
+}
+
+/** The ServiceError of a call that must fail. */
+export async function errorOf(p: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as ServiceError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** Reads a Watch*Job stream until it ends; `onEvent` sees each event as it arrives. Returns the events in order. */
+export async function collectEvents<E>(stream: unknown, onEvent: (e: E) => void | Promise<void> = () => {}): Promise<E[]> {
+  const events: E[] = [];
+  for await (const msg of stream as AsyncIterable<{ event?: E }>) {
+    if (!msg.event) continue;
+    events.push(msg.event);
+    await onEvent(msg.event);
+  }
+  return events;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `cond` every 50 ms; throws `timed out waiting for <what>` after `ms`. */
+export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
   }
 }

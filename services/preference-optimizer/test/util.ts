@@ -3,7 +3,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata } from '@grpc/grpc-js';
 import { writeTinyBase } from '@tuneloop/adapter-trainer';
 import { createRng } from '@tuneloop/engine';
 import { connectStore, folderEntries, responseOf, sendFolder } from '@tuneloop/jobs';
@@ -19,9 +19,9 @@ import {
   type CancelOptimizationJobResponse,
   type ListOptimizationJobsResponse,
 } from '@tuneloop/proto';
+import { collectEvents, unaryCall } from '@tuneloop/service-kit';
 
-type Cb<R> = (err: ServiceError | null, res: R) => void;
-const unary = <R>(start: (cb: Cb<R>) => unknown): Promise<R> => new Promise((resolve, reject) => start((err, res) => (err ? reject(err) : resolve(res))));
+export { errorOf, until } from '@tuneloop/service-kit';
 
 export function optimizerClient(target: string): PreferenceOptimizerServiceClient {
   return new PreferenceOptimizerServiceClient(target, credentials.createInsecure());
@@ -29,39 +29,16 @@ export function optimizerClient(target: string): PreferenceOptimizerServiceClien
 
 export function optimizerApi(c: PreferenceOptimizerServiceClient) {
   return {
-    start: (req: StartOptimizationRequest) => unary<StartOptimizationResponse>((cb) => c.startOptimization(req, cb)),
-    get: (jobId: string) => unary<GetOptimizationJobResponse>((cb) => c.getOptimizationJob({ jobId }, cb)),
-    cancel: (jobId: string) => unary<CancelOptimizationJobResponse>((cb) => c.cancelOptimizationJob({ jobId }, cb)),
-    list: (pageSize = 0, pageToken = '') => unary<ListOptimizationJobsResponse>((cb) => c.listOptimizationJobs({ pageSize, pageToken, status: 0 }, cb)),
+    start: (req: StartOptimizationRequest) => unaryCall<StartOptimizationResponse>((cb) => c.startOptimization(req, cb)),
+    get: (jobId: string) => unaryCall<GetOptimizationJobResponse>((cb) => c.getOptimizationJob({ jobId }, cb)),
+    cancel: (jobId: string) => unaryCall<CancelOptimizationJobResponse>((cb) => c.cancelOptimizationJob({ jobId }, cb)),
+    list: (pageSize = 0, pageToken = '') => unaryCall<ListOptimizationJobsResponse>((cb) => c.listOptimizationJobs({ pageSize, pageToken, status: 0 }, cb)),
   };
-}
-
-export async function errorOf(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as ServiceError;
-  }
-  throw new Error('expected the call to fail');
 }
 
 /** Watches a job until its stream ends. */
 export async function watchJob(c: PreferenceOptimizerServiceClient, jobId: string, onEvent: (e: JobEvent) => void | Promise<void> = () => {}): Promise<JobEvent[]> {
-  const events: JobEvent[] = [];
-  for await (const msg of c.watchOptimizationJob({ jobId }) as AsyncIterable<{ event?: JobEvent }>) {
-    if (!msg.event) continue;
-    events.push(msg.event);
-    await onEvent(msg.event);
-  }
-  return events;
-}
-
-export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return collectEvents(c.watchOptimizationJob({ jobId }), onEvent);
 }
 
 /** `n` seeded pairs: the right single-digit sum is chosen over a wrong, longer answer. */
