@@ -154,17 +154,20 @@ export function progressLine(e: JobEvent): string {
   return parts.join(' ');
 }
 
-/** Follows a job until its stream ends: progress on stderr (one line per step), or NDJSON events on stdout with json. */
-async function follow(rpc: JobRpcs, jobId: string, json?: boolean): Promise<Job> {
+/**
+ * Prints a Watch*Job stream until it ends: `progress(e)` of each step event on stderr (one line, rewritten in place on a
+ * tty), other messages on stderr, or every event as an NDJSON line on stdout with json. A gRPC error becomes a CliError.
+ */
+export async function printJobEvents(events: AsyncIterable<{ event?: JobEvent }>, json: boolean | undefined, progress: (e: JobEvent) => string): Promise<void> {
   const tty = !json && !!process.stderr.isTTY;
   let open = false;
   try {
-    for await (const { event: e } of rpc.watch({ jobId })) {
+    for await (const { event: e } of events) {
       if (!e) continue;
       if (json) {
         process.stdout.write(JSON.stringify({ ...e, status: statusName(e.status) }) + '\n');
       } else if (e.step > 0 && e.metrics.loss !== undefined) {
-        process.stderr.write(tty ? `\r${progressLine(e)} ` : `${progressLine(e)}\n`);
+        process.stderr.write(tty ? `\r${progress(e)} ` : `${progress(e)}\n`);
         open = tty;
       } else if (e.message && !/^(running|queued)$/.test(e.message)) {
         process.stderr.write(`${open ? '\n' : ''}${e.message}\n`);
@@ -177,6 +180,11 @@ async function follow(rpc: JobRpcs, jobId: string, json?: boolean): Promise<Job>
     throw new CliError(`${status[x.code ?? 2] ?? x.code}: ${x.details ?? String(err)}`);
   }
   if (open) process.stderr.write('\n');
+}
+
+/** Follows a job until its stream ends (see printJobEvents); returns the final job. */
+async function follow(rpc: JobRpcs, jobId: string, json?: boolean): Promise<Job> {
+  await printJobEvents(rpc.watch({ jobId }), json, progressLine);
   return (await unary<{ job?: Job }>((cb) => rpc.get({ jobId }, cb))).job as Job;
 }
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { Job, JobEvent, PreferenceOptimizerServiceClient, StartOptimizationRequest } from '@tuneloop/proto';
 import { CliError, emit, table } from '../output.ts';
+import { printJobEvents } from './jobs.ts';
 import { STATUS_NAMES, statusName, unary } from './train.ts';
 
 /** gRPC client of the optimizer: --addr, else TUNELOOP_GRPC_ADDR / TUNELOOP_GRPC_PORT (as `npm start` listens). */
@@ -67,31 +68,7 @@ export function progressOf(e: JobEvent): string {
 
 /** Follows a job until its stream ends (progress on stderr, or NDJSON events on stdout with json); returns the final job. */
 export async function followJob(client: PreferenceOptimizerServiceClient, jobId: string, o: { json?: boolean }): Promise<Job> {
-  const tty = !o.json && !!process.stderr.isTTY;
-  let open = false;
-  try {
-    for await (const msg of client.watchOptimizationJob({ jobId }) as AsyncIterable<{ event?: JobEvent }>) {
-      const e = msg.event;
-      if (!e) continue;
-      if (o.json) {
-        process.stdout.write(JSON.stringify({ ...e, status: statusName(e.status) }) + '\n');
-        continue;
-      }
-      const isStep = e.step > 0 && e.metrics.loss !== undefined;
-      if (isStep) {
-        process.stderr.write(tty ? `\r${progressOf(e)} ` : `${progressOf(e)}\n`);
-        open = tty;
-      } else if (e.message && !/^(running|queued)$/.test(e.message)) {
-        process.stderr.write(`${open ? '\n' : ''}${e.message}\n`);
-        open = false;
-      }
-    }
-  } catch (err) {
-    const { status } = await import('@grpc/grpc-js');
-    const e = err as { code?: number; details?: string };
-    throw new CliError(`${status[e.code ?? 2] ?? e.code}: ${e.details ?? String(err)}`);
-  }
-  if (open) process.stderr.write('\n');
+  await printJobEvents(client.watchOptimizationJob({ jobId }) as AsyncIterable<{ event?: JobEvent }>, o.json, progressOf);
   return (await unary<{ job?: Job }>((cb) => client.getOptimizationJob({ jobId }, cb))).job as Job;
 }
 
