@@ -4,7 +4,7 @@
 // cancel stops the thread; a TrainingDivergedError fails the job with "step N: reason" and keeps the last good
 // checkpoint; an INVALID_ARGUMENT error in the thread fails it; a retryable `finish` error hands the job back
 // and the next attempt stores without training again (done-file).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectBus, deprovision, jobsKv, provision, RetryableError, type Bus, type WorkQueue } from '@tuneloop/bus';
 import { JobSpec, JobStatus, type JobEvent } from '@tuneloop/proto';
-import { createLogger } from '@tuneloop/service-kit';
+import { createLogger, spawnUntilReady } from '@tuneloop/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointDir, jobRpcHandlers, lastProgress, readCheckpoint, startJobWorker, type JobWorkerOptions } from '../src/index.ts';
 import { update, type ToySpec } from './toy-thread.ts';
@@ -217,19 +217,10 @@ describe('jobs: handlers and the in-process worker', () => {
 });
 
 function startWorkerProcess(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'libs/jobs/test/worker-process.ts')], {
+  return spawnUntilReady(path.join(root, 'libs/jobs/test/worker-process.ts'), {
     cwd: root,
-    env: { ...process.env, TUNELOOP_HOME: home, TUNELOOP_NATS_URL: NATS, TUNELOOP_NATS_PREFIX: prefix, TUNELOOP_LOG_LEVEL: 'silent' },
-  });
-  children.push(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('READY')) resolve(child);
-    });
-    child.stderr!.on('data', (d) => (out += d));
-    child.on('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before READY: ${out}`)));
+    env: { TUNELOOP_HOME: home, TUNELOOP_NATS_URL: NATS, TUNELOOP_NATS_PREFIX: prefix, TUNELOOP_LOG_LEVEL: 'silent' },
+    children,
   });
 }
 

@@ -1,5 +1,6 @@
 // Test support: run service modules in this process on free ports, against the real NATS server,
 // with a unique bus prefix and silent logs. Not used in production code paths.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { ServiceError } from '@grpc/grpc-js';
 import { connectBus } from '@tuneloop/bus';
@@ -84,4 +85,23 @@ export async function until(cond: () => boolean | Promise<boolean>, ms: number, 
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/**
+ * Runs `script` (TypeScript, through tsx) as a child process with `env` added to this process's environment, and
+ * resolves once it prints READY on stdout; rejects with its output if it exits first. The child is pushed onto
+ * `children` at once so the caller can kill it (e.g. SIGKILL for a resume test, or in afterAll) even if READY never comes.
+ */
+export function spawnUntilReady(script: string, opts: { cwd: string; env: Record<string, string>; children: ChildProcess[] }): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+  opts.children.push(child);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('READY')) resolve(child);
+    });
+    child.stderr!.on('data', (d) => (out += d));
+    child.on('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before READY: ${out}`)));
+  });
 }

@@ -1,7 +1,7 @@
 // Kill and resume: a real worker process is SIGKILLed mid-job; the job stays un-acked (no adapter yet), a
 // restarted worker gets it redelivered, resumes from the last checkpoint (same weights, AdamW moments, step
 // and data order: the losses of re-run steps match), completes, stores the adapter, and only then acks.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { connectBus, deprovision, jobsKv, provision, type Bus } from '@tuneloop/bus';
 import { JobStatus, StartTrainingRequest, type JobEvent } from '@tuneloop/proto';
 import { modelStore } from '@tuneloop/model-store';
-import { startTestServices, type TestServices } from '@tuneloop/service-kit';
+import { spawnUntilReady, startTestServices, type TestServices } from '@tuneloop/service-kit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { adapterTrainerApi } from '../src/service.ts';
 import { tempHome } from '../src/testing.ts';
@@ -24,19 +24,10 @@ let home: Awaited<ReturnType<typeof tempHome>>;
 const children: ChildProcess[] = [];
 
 function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'services/adapter-trainer/test/worker-process.ts')], {
+  return spawnUntilReady(path.join(root, 'services/adapter-trainer/test/worker-process.ts'), {
     cwd: root,
-    env: { ...process.env, TUNELOOP_HOME: home.home, TUNELOOP_NATS_URL: NATS, TUNELOOP_NATS_PREFIX: prefix, TUNELOOP_TRAINER_ACK_WAIT_MS: '2000', TUNELOOP_MODEL_STORE_ADDR: svc.target, TUNELOOP_LOG_LEVEL: 'silent', TUNELOOP_BACKEND: 'cpu' },
-  });
-  children.push(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('READY')) resolve(child);
-    });
-    child.stderr!.on('data', (d) => (out += d));
-    child.on('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before READY: ${out}`)));
+    env: { TUNELOOP_HOME: home.home, TUNELOOP_NATS_URL: NATS, TUNELOOP_NATS_PREFIX: prefix, TUNELOOP_TRAINER_ACK_WAIT_MS: '2000', TUNELOOP_MODEL_STORE_ADDR: svc.target, TUNELOOP_LOG_LEVEL: 'silent', TUNELOOP_BACKEND: 'cpu' },
+    children,
   });
 }
 

@@ -1,7 +1,7 @@
 // A DPO job whose worker process is SIGKILLed mid-job resumes on a restarted worker from its checkpoint: the
 // steps both attempts ran have the same losses (weights, AdamW moments, batches and the cached reference are the
 // same), the job succeeds on the second attempt, and nothing is acked before the adapter is in the model store.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { connectBus, deprovision, jobsKv, provision, type Bus } from '@tuneloop/bus';
 import { modelStore } from '@tuneloop/model-store';
 import { DpoLossType, JobStatus, StartOptimizationRequest, type JobEvent } from '@tuneloop/proto';
-import { startTestServices, type TestServices } from '@tuneloop/service-kit';
+import { spawnUntilReady, startTestServices, type TestServices } from '@tuneloop/service-kit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { preferenceOptimizerApi } from '../src/service.ts';
 import { connectStore, importModel, optimizerApi, optimizerClient, tempHome, until, watchJob } from './util.ts';
@@ -23,19 +23,10 @@ let h: Awaited<ReturnType<typeof tempHome>>;
 const children: ChildProcess[] = [];
 
 function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'services/preference-optimizer/test/worker-process.ts')], {
+  return spawnUntilReady(path.join(root, 'services/preference-optimizer/test/worker-process.ts'), {
     cwd: root,
-    env: { ...process.env, TUNELOOP_HOME: h.home, TUNELOOP_NATS_URL: NATS, TUNELOOP_NATS_PREFIX: prefix, TUNELOOP_OPTIMIZER_ACK_WAIT_MS: '2000', TUNELOOP_MODEL_STORE_ADDR: svc.target, TUNELOOP_LOG_LEVEL: 'silent', TUNELOOP_BACKEND: 'cpu' },
-  });
-  children.push(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('READY')) resolve(child);
-    });
-    child.stderr!.on('data', (d) => (out += d));
-    child.on('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before READY: ${out}`)));
+    env: { TUNELOOP_HOME: h.home, TUNELOOP_NATS_URL: NATS, TUNELOOP_NATS_PREFIX: prefix, TUNELOOP_OPTIMIZER_ACK_WAIT_MS: '2000', TUNELOOP_MODEL_STORE_ADDR: svc.target, TUNELOOP_LOG_LEVEL: 'silent', TUNELOOP_BACKEND: 'cpu' },
+    children,
   });
 }
 
