@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectBus, deprovision, jobsKv, provision, RetryableError, type Bus, type WorkQueue } from '@tuneloop/bus';
 import { JobSpec, JobStatus, type JobEvent } from '@tuneloop/proto';
-import { createLogger, spawnUntilReady } from '@tuneloop/service-kit';
+import { createLogger, killAfterCheckpoint, spawnUntilReady } from '@tuneloop/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointDir, jobRpcHandlers, lastProgress, readCheckpoint, startJobWorker, type JobWorkerOptions } from '../src/index.ts';
 import { update, type ToySpec } from './toy-thread.ts';
@@ -228,22 +228,17 @@ describe('jobs: a SIGKILLed worker process', () => {
   it('is redelivered to a restarted worker that resumes from the checkpoint with the same per-step values', async () => {
     const first = await startWorkerProcess();
     const { job } = await api.start(request({ steps: 30, checkpointEvery: 5, stepMs: 60 }));
-    let killedAt = 0;
-    let checkpointed = 0;
-    const events = await watch(job.jobId, (e) => {
-      const m = /^checkpoint at step (\d+)/.exec(e.message);
-      if (m && e.metrics.attempt === 1) checkpointed = Number(m[1]);
-      if (!killedAt && e.metrics.attempt === 1 && checkpointed > 0 && e.step >= checkpointed + 2 && e.loss > 0) {
-        killedAt = e.step;
-        first.kill('SIGKILL');
-        void (async () => {
-          await until(() => first.signalCode === 'SIGKILL', 5000, 'the first worker to die');
-          expect(await jobsInStream()).toBe(1); // un-acked
-          expect((await (await jobsKv(bus)).get(job.jobId))?.value.state).toBe('running');
-          await startWorkerProcess();
-        })();
-      }
-    });
+    const kill = killAfterCheckpoint<JobEvent>(
+      first,
+      (e) => e.loss > 0,
+      async () => {
+        expect(await jobsInStream()).toBe(1); // un-acked
+        expect((await (await jobsKv(bus)).get(job.jobId))?.value.state).toBe('running');
+      },
+      startWorkerProcess,
+    );
+    const events = await watch(job.jobId, kill.onEvent);
+    const { killedAt, checkpointed } = kill;
     expect(killedAt).toBeGreaterThan(0);
     const last = events.at(-1)!;
     expect(last.status, last.message).toBe(JobStatus.SUCCEEDED);

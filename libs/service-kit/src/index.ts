@@ -28,7 +28,7 @@ export type { CallContext, Handler, Handlers, ImplementOptions, RpcRuntime } fro
 export { addReflection } from './reflection.ts';
 export { ServiceHost } from './host.ts';
 export type { ShutdownResult } from './host.ts';
-export { startTestServices, unaryCall, errorOf, collectEvents, sleep, until, spawnUntilReady } from './testing.ts';
+export { startTestServices, unaryCall, errorOf, collectEvents, sleep, until, spawnUntilReady, killAfterCheckpoint } from './testing.ts';
 export type { TestServices } from './testing.ts';
 export { startServices, runMain, onShutdownSignal, loadConfigOrExit } from './bootstrap.ts';
 export type { ServiceContext, ServiceModule, StartedService, RunningServices } from './bootstrap.ts';

@@ -105,3 +105,34 @@ export function spawnUntilReady(script: string, opts: { cwd: string; env: Record
     child.on('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before READY: ${out}`)));
   });
 }
+
+/**
+ * The kill half of a SIGKILL resume test, as a Watch*Job `onEvent`: once attempt 1 reported `checkpoint at step N`
+ * and then a step event (`isStep`) at step >= N + 2, SIGKILLs `worker`, waits for it to die, runs `whileDown`
+ * (assertions on the un-acked job) and starts a new worker with `restart`. `killedAt` / `checkpointed` are read after.
+ */
+export function killAfterCheckpoint<E extends { step: number; message: string; metrics: Record<string, number> }>(
+  worker: ChildProcess,
+  isStep: (e: E) => boolean,
+  whileDown: () => Promise<void>,
+  restart: () => Promise<unknown>,
+): { onEvent: (e: E) => void; killedAt: number; checkpointed: number } {
+  const state = {
+    killedAt: 0,
+    checkpointed: 0,
+    onEvent(e: E): void {
+      const m = /^checkpoint at step (\d+)/.exec(e.message);
+      if (m && e.metrics.attempt === 1) state.checkpointed = Number(m[1]);
+      if (!state.killedAt && e.metrics.attempt === 1 && state.checkpointed > 0 && e.step >= state.checkpointed + 2 && isStep(e)) {
+        state.killedAt = e.step;
+        worker.kill('SIGKILL');
+        void (async () => {
+          await until(() => worker.signalCode === 'SIGKILL', 5000, 'the first worker to die');
+          await whileDown();
+          await restart();
+        })();
+      }
+    },
+  };
+  return state;
+}

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { connectBus, deprovision, jobsKv, provision, type Bus } from '@tuneloop/bus';
 import { JobStatus, StartTrainingRequest, type JobEvent } from '@tuneloop/proto';
 import { modelStore } from '@tuneloop/model-store';
-import { spawnUntilReady, startTestServices, type TestServices } from '@tuneloop/service-kit';
+import { killAfterCheckpoint, spawnUntilReady, startTestServices, type TestServices } from '@tuneloop/service-kit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { adapterTrainerApi } from '../src/service.ts';
 import { tempHome } from '../src/testing.ts';
@@ -58,31 +58,28 @@ it('resumes a SIGKILLed job from its checkpoint on a restarted worker; nothing i
   const { job } = await trainerApi(client).start(req);
   const jobId = job!.jobId;
   const adapterDir = path.join(home.home, 'adapters', 'resumed', jobId);
-  let checkpointed = 0;
-  let killedAt = 0;
   let adapterOnSuccess: boolean | undefined;
   let storedOnSuccess = '';
+  const kill = killAfterCheckpoint<JobEvent>(
+    first,
+    (e) => e.loss > 0,
+    async () => {
+      // killed mid-job: still queued in JetStream (un-acked), still running in KV, no adapter
+      expect(await jobsInStream()).toBe(1);
+      expect((await (await jobsKv(bus)).get(jobId))?.value.state).toBe('running');
+      expect(existsSync(adapterDir)).toBe(false);
+    },
+    startWorker,
+  );
   const events = await watchJob(client, jobId, (e: JobEvent) => {
-    const m = /^checkpoint at step (\d+)/.exec(e.message);
-    if (m && e.metrics.attempt === 1) checkpointed = Number(m[1]);
-    if (!killedAt && e.metrics.attempt === 1 && checkpointed > 0 && e.step >= checkpointed + 2 && e.loss > 0) {
-      killedAt = e.step;
-      first.kill('SIGKILL');
-      void (async () => {
-        await until(() => first.signalCode === 'SIGKILL', 5000, 'the first worker to die');
-        // killed mid-job: still queued in JetStream (un-acked), still running in KV, no adapter
-        expect(await jobsInStream()).toBe(1);
-        expect((await (await jobsKv(bus)).get(jobId))?.value.state).toBe('running');
-        expect(existsSync(adapterDir)).toBe(false);
-        await startWorker();
-      })();
-    }
+    kill.onEvent(e);
     if (e.status === JobStatus.SUCCEEDED) {
       adapterOnSuccess = existsSync(path.join(adapterDir, 'adapter_model.safetensors'));
       storedOnSuccess = e.message;
     }
   });
   client.close();
+  const { killedAt, checkpointed } = kill;
   expect(killedAt, 'the first worker was killed mid-job').toBeGreaterThan(0);
   expect(killedAt).toBeLessThan(60);
   const last = events.at(-1)!;

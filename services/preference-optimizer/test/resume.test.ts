@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { connectBus, deprovision, jobsKv, provision, type Bus } from '@tuneloop/bus';
 import { modelStore } from '@tuneloop/model-store';
 import { DpoLossType, JobStatus, StartOptimizationRequest, type JobEvent } from '@tuneloop/proto';
-import { spawnUntilReady, startTestServices, type TestServices } from '@tuneloop/service-kit';
+import { killAfterCheckpoint, spawnUntilReady, startTestServices, type TestServices } from '@tuneloop/service-kit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { preferenceOptimizerApi } from '../src/service.ts';
 import { connectStore, importModel, optimizerApi, optimizerClient, tempHome, until, watchJob } from './util.ts';
@@ -64,23 +64,18 @@ it('resumes a SIGKILLed DPO job from its checkpoint on a restarted worker with t
   const { job } = await optimizerApi(client).start(req);
   const jobId = job!.jobId;
   const adapterDir = path.join(h.home, 'adapters', 'resumed', jobId);
-  let checkpointed = 0;
-  let killedAt = 0;
-  const events = await watchJob(client, jobId, (e: JobEvent) => {
-    const m = /^checkpoint at step (\d+)/.exec(e.message);
-    if (m && e.metrics.attempt === 1) checkpointed = Number(m[1]);
-    if (!killedAt && e.metrics.attempt === 1 && checkpointed > 0 && e.step >= checkpointed + 2 && e.metrics.loss !== undefined) {
-      killedAt = e.step;
-      first.kill('SIGKILL');
-      void (async () => {
-        await until(() => first.signalCode === 'SIGKILL', 5000, 'the first worker to die');
-        expect(await jobsInStream()).toBe(1);
-        expect((await (await jobsKv(bus)).get(jobId))?.value.state).toBe('running');
-        expect(existsSync(adapterDir)).toBe(false);
-        await startWorker();
-      })();
-    }
-  });
+  const kill = killAfterCheckpoint<JobEvent>(
+    first,
+    (e) => e.metrics.loss !== undefined,
+    async () => {
+      expect(await jobsInStream()).toBe(1);
+      expect((await (await jobsKv(bus)).get(jobId))?.value.state).toBe('running');
+      expect(existsSync(adapterDir)).toBe(false);
+    },
+    startWorker,
+  );
+  const events = await watchJob(client, jobId, kill.onEvent);
+  const { killedAt, checkpointed } = kill;
   client.close();
   expect(killedAt, 'the first worker was killed mid-job').toBeGreaterThan(0);
   expect(killedAt).toBeLessThan(30);
