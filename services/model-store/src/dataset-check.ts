@@ -4,7 +4,7 @@
 // format is detected (or checked against the declared one; every file must agree), and the store writes
 // dataset_info.json ({format, description, rows, files: [{path, rows, size, sha256}]}), as Hugging Face
 // datasets keeps its dataset_info.json beside the data.
-import { DatasetError, parseKtoJsonl, parsePreferenceJsonl, parseSftJsonl } from '@tuneloop/datasets';
+import { DatasetError, forEachJsonLine, parseKtoJsonl, parsePreferenceJsonl, parseSftJsonl } from '@tuneloop/datasets';
 import { DatasetFormat, type FileEntry } from '@tuneloop/proto';
 import { InvalidArgumentError } from '@tuneloop/service-kit';
 import { sha256Hex, type BlobStore } from './backend.ts';
@@ -66,21 +66,14 @@ function detect(obj: Record<string, unknown>): DatasetFormatName | undefined {
   return undefined;
 }
 
-function firstLine(text: string): { obj: Record<string, unknown>; line: number } | undefined {
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i].replace(/\r$/, '');
-    if (raw.trim() === '') continue;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(raw);
-    } catch (e) {
-      throw new DatasetError(i + 1, `not valid JSON (${(e as Error).message})`);
-    }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new DatasetError(i + 1, 'must be a JSON object');
-    return { obj: obj as Record<string, unknown>, line: i + 1 };
-  }
-  return undefined;
+/** The first JSON object of a file (DatasetError on a bad first line or an empty file). */
+function firstLine(text: string): { obj: Record<string, unknown>; line: number } {
+  let first: { obj: Record<string, unknown>; line: number } | undefined;
+  forEachJsonLine(text, (obj, line) => {
+    first = { obj, line };
+    return false;
+  });
+  return first as { obj: Record<string, unknown>; line: number };
 }
 
 const isPrompt = (v: unknown) =>
@@ -89,22 +82,9 @@ const isPrompt = (v: unknown) =>
 
 /** Prompt-only rows ({"prompt"} + reference fields): every line a JSON object with a non-empty prompt. */
 function parsePrompts(text: string): number {
-  const lines = text.split('\n');
-  let rows = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i].replace(/\r$/, '');
-    if (raw.trim() === '') continue;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(raw);
-    } catch (e) {
-      throw new DatasetError(i + 1, `not valid JSON (${(e as Error).message})`);
-    }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new DatasetError(i + 1, 'must be a JSON object');
-    if (!isPrompt((obj as Record<string, unknown>).prompt)) throw new DatasetError(i + 1, '"prompt": must be a non-empty string or a list of {role, content} messages');
-    rows++;
-  }
-  return rows;
+  return forEachJsonLine(text, (obj, line) => {
+    if (!isPrompt(obj.prompt)) throw new DatasetError(line, '"prompt": must be a non-empty string or a list of {role, content} messages');
+  });
 }
 
 function rowsOf(format: DatasetFormatName, text: string): number {
@@ -147,7 +127,6 @@ export async function checkDatasetFolder(blobs: BlobStore, files: ManifestFile[]
     }
     try {
       const first = firstLine(text);
-      if (!first) throw new DatasetError(0, 'has no examples (empty file)');
       const found = detect(first.obj);
       if (!found) throw new DatasetError(first.line, `is no TRL format (keys ${Object.keys(first.obj).map((k) => JSON.stringify(k)).join(', ') || 'none'}; expected {prompt, chosen, rejected}, {prompt, completion, label}, {prompt, completion}, {messages} or {prompt})`);
       if (format === undefined) {

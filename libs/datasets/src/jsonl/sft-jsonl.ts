@@ -1,5 +1,8 @@
 // TRL-style SFT datasets as JSONL text: one JSON object per line, either {"prompt", "completion"}
 // (prompt-completion, strings) or {"messages": [{"role", "content"}, ...]} (conversational). Pure over strings.
+import { DatasetError, describeJson as describe, forEachJsonLine } from './json-lines.ts';
+
+export { DatasetError } from './json-lines.ts';
 
 export interface ChatTurn {
   role: string;
@@ -11,20 +14,6 @@ export type SftExample =
   | { kind: 'prompt-completion'; line: number; prompt: string; completion: string }
   | { kind: 'messages'; line: number; messages: ChatTurn[] };
 
-/** A dataset problem; `line` is 1-based (0 for the file as a whole). The message starts with `line N:`. */
-export class DatasetError extends Error {
-  override readonly name = 'DatasetError';
-  readonly code = 'INVALID_ARGUMENT';
-  readonly retryable = false;
-  constructor(
-    readonly line: number,
-    detail: string,
-    readonly source = 'dataset',
-  ) {
-    super(line > 0 ? `${source}: line ${line}: ${detail}` : `${source}: ${detail}`);
-  }
-}
-
 export interface ParseSftOptions {
   /** Name used in error messages (a file name); default 'dataset'. */
   source?: string;
@@ -34,16 +23,8 @@ export interface ParseSftOptions {
 
 const DEFAULT_ROLES = ['system', 'user', 'assistant', 'tool'];
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'string' ? 'a string' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
-}
-
-function parseLine(obj: unknown, line: number, source: string, roles: readonly string[]): SftExample {
+function parseLine(o: Record<string, unknown>, line: number, source: string, roles: readonly string[]): SftExample {
   const fail = (d: string) => new DatasetError(line, d, source);
-  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw fail(`must be a JSON object, got ${describe(obj)}`);
-  const o = obj as Record<string, unknown>;
   if ('messages' in o) {
     const msgs = o.messages;
     if (!Array.isArray(msgs) || msgs.length === 0) throw fail(`"messages": must be a non-empty array, got ${describe(msgs)}`);
@@ -78,22 +59,14 @@ export function parseSftJsonl(text: string, opts: ParseSftOptions = {}): SftExam
   const source = opts.source ?? 'dataset';
   const roles = opts.roles ?? DEFAULT_ROLES;
   const out: SftExample[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i].replace(/\r$/, '');
-    if (raw.trim() === '') continue;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(raw);
-    } catch (e) {
-      throw new DatasetError(i + 1, `not valid JSON (${(e as Error).message})`, source);
-    }
-    const ex = parseLine(obj, i + 1, source, roles);
-    if (out.length > 0 && out[0].kind !== ex.kind) {
-      throw new DatasetError(i + 1, `is ${ex.kind} but line ${out[0].line} is ${out[0].kind}: one format per file`, source);
-    }
-    out.push(ex);
-  }
-  if (out.length === 0) throw new DatasetError(0, 'has no examples (empty file)', source);
+  forEachJsonLine(
+    text,
+    (obj, line) => {
+      const ex = parseLine(obj, line, source, roles);
+      if (out.length > 0 && out[0].kind !== ex.kind) throw new DatasetError(line, `is ${ex.kind} but line ${out[0].line} is ${out[0].kind}: one format per file`, source);
+      out.push(ex);
+    },
+    source,
+  );
   return out;
 }

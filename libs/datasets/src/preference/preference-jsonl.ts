@@ -1,7 +1,8 @@
 // TRL preference datasets as JSONL: {"prompt", "chosen", "rejected"} with strings (standard) or lists of
 // {role, content} messages (conversational, prompt optional: then chosen/rejected are whole conversations),
 // and KTO's unpaired {"prompt", "completion", "label"}. Reader with line-numbered errors, and writers.
-import { DatasetError, type ChatTurn } from '../jsonl/sft-jsonl.ts';
+import { DatasetError, describeJson as describe, forEachJsonLine as forEachLine } from '../jsonl/json-lines.ts';
+import type { ChatTurn } from '../jsonl/sft-jsonl.ts';
 import type { KtoExample } from './kto.ts';
 
 export type Content = string | ChatTurn[];
@@ -26,12 +27,6 @@ export interface KtoRecord {
 
 const ROLES = ['system', 'user', 'assistant', 'tool'];
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'string' ? 'a string' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
-}
-
 function messages(v: unknown, field: string, fail: (d: string) => Error): ChatTurn[] {
   if (!Array.isArray(v)) throw fail(`"${field}": must be a list of messages, got ${describe(v)}`);
   return v.map((m, i): ChatTurn => {
@@ -50,25 +45,6 @@ export function isEmptyContent(c: Content): boolean {
 
 function sameContent(a: Content, b: Content): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
-}
-
-function forEachLine(text: string, fn: (obj: Record<string, unknown>, line: number) => void, source: string): void {
-  const lines = text.split('\n');
-  let seen = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i].replace(/\r$/, '');
-    if (raw.trim() === '') continue;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(raw);
-    } catch (e) {
-      throw new DatasetError(i + 1, `not valid JSON (${(e as Error).message})`, source);
-    }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new DatasetError(i + 1, `must be a JSON object, got ${describe(obj)}`, source);
-    fn(obj as Record<string, unknown>, i + 1);
-    seen++;
-  }
-  if (seen === 0) throw new DatasetError(0, 'has no examples (empty file)', source);
 }
 
 /**
