@@ -29,6 +29,6 @@ export { trainRewardModel, evaluateRewardModel, scoreResponses, validateRewardCo
 export type { RewardTrainConfig, RewardEval } from './train/reward-trainer.ts';
 export { PREFERENCE_METHODS, resolvePreferenceConfig } from './train/preference-config.ts';
 export type { PreferenceMethod, PreferenceTrainConfig, ResolvedPreferenceConfig } from './train/preference-config.ts';
-export { preparePreferenceRun, trainPreference, evalReference, evaluatePolicy } from './train/preference-trainer.ts';
-export type { PreferenceRun, PreparedRun, PolicyEval } from './train/preference-trainer.ts';
+export { preparePreferenceRun, trainPreference, evalReference, evaluatePolicy, preferenceBatchLoss, twoSided } from './train/preference-trainer.ts';
+export type { PreferenceRun, PreparedRun, PolicyEval, PreferenceBatch } from './train/preference-trainer.ts';
 export { REWARD_MODEL_RECIPE, PREFERENCE_RECIPE } from './train/recipe.ts';

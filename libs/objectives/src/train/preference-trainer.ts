@@ -65,12 +65,57 @@ export function preparePreferenceRun(run: Omit<PreferenceRun, 'variables' | 'onS
 }
 
 /** Per-token log-probs of [first..., second...] completions in one forward: two [B, T] halves and masks. */
-function twoSided(model: CausalLM, prompts: number[][], first: number[][], second: number[][], pad: number) {
+export function twoSided(model: CausalLM, prompts: number[][], first: number[][], second: number[][], pad: number) {
   const batch = buildLogprobBatch([...prompts, ...prompts], [...first, ...second], pad);
   const { logprobs, mask } = sequenceLogprobs(model, batch);
   const [l1, l2] = tf.split(logprobs, 2, 0);
   const [m1, m2] = tf.split(mask, 2, 0);
   return { l1, l2, m1, m2 };
+}
+
+/**
+ * One batch of encoded examples: prompts with two completions each, (chosen, rejected) for a pair or (own,
+ * mismatched) for a KTO example with its label, and the cached reference sums of both sides.
+ */
+export interface PreferenceBatch {
+  prompts: number[][];
+  first: number[][];
+  second: number[][];
+  labels?: boolean[]; // kto
+  refFirst: number[];
+  refSecond: number[];
+}
+
+/** Loss and TRL-named metric tensors of one batch, from one policy forward (call inside a gradient scope or tf.tidy). */
+export function preferenceBatchLoss(model: CausalLM, c: ResolvedPreferenceConfig, b: PreferenceBatch, pad: number): { loss: tf.Scalar; metrics: Record<string, tf.Tensor> } {
+  const { l1, l2, m1, m2 } = twoSided(model, b.prompts, b.first, b.second, pad);
+  if (c.method === 'kto') {
+    if (!b.labels) throw new ObjectiveInputError('labels', 'kto needs a label per example');
+    const out = ktoLoss({
+      labels: b.labels, policyLogps: l1, mask: m1, refLogps: tf.tensor1d(b.refFirst),
+      klPolicyLogps: l2, klMask: m2, klRefLogps: tf.tensor1d(b.refSecond), beta: c.beta,
+      desirableWeight: c.desirableWeight, undesirableWeight: c.undesirableWeight,
+    });
+    return { loss: out.loss, metrics: { kl: out.kl, 'rewards/chosen': out.chosenRewards, 'rewards/rejected': out.rejectedRewards, 'logps/chosen': out.chosenLogps, 'logps/rejected': out.rejectedLogps } };
+  }
+  const pol = { policyChosenLogps: l1, policyRejectedLogps: l2, chosenMask: m1, rejectedMask: m2 };
+  const out =
+    c.method === 'orpo'
+      ? orpoLoss({ ...pol, beta: c.beta })
+      : c.method === 'simpo'
+        ? simpoLoss({ ...pol, beta: c.beta, gamma: c.gamma, cpoAlpha: c.cpoAlpha, labelSmoothing: c.labelSmoothing })
+        : dpoLoss({ ...pol, refChosenLogps: tf.tensor1d(b.refFirst), refRejectedLogps: tf.tensor1d(b.refSecond), beta: c.beta, lossType: c.lossType, labelSmoothing: c.labelSmoothing });
+  const metrics: Record<string, tf.Tensor> = {
+    'rewards/chosen': out.chosenRewards,
+    'rewards/rejected': out.rejectedRewards,
+    // TRL's rewards/accuracies: chosen reward > rejected reward (ORPO / SimPO on their own rewards)
+    'rewards/accuracies': (out as { rewardAccuracy?: tf.Tensor }).rewardAccuracy ?? tf.cast(tf.greater(out.chosenRewards, out.rejectedRewards), 'float32'),
+    'rewards/margins': tf.sub(out.chosenRewards, out.rejectedRewards),
+    'logps/chosen': out.chosenLogps,
+    'logps/rejected': out.rejectedLogps,
+  };
+  if ('nllLoss' in out) metrics.nll_loss = out.nllLoss;
+  return { loss: out.loss, metrics };
 }
 
 /** Runs the training steps on a prepared run; throws TrainingDivergedError on a non-finite loss. */
@@ -90,35 +135,11 @@ export async function trainPreference(run: PreferenceRun, prepared = preparePref
   };
   const lossAt = () => {
     const idx = nextIdx();
-    if (c.method === 'kto') {
-      const ex = idx.map((i) => unpaired[i]);
-      const { l1, l2, m1, m2 } = twoSided(run.model, ex.map((e) => e.prompt), ex.map((e) => e.completion), idx.map((i) => unpaired[klPartner[i]].completion), pad);
-      const out = ktoLoss({
-        labels: ex.map((e) => e.label), policyLogps: l1, mask: m1, refLogps: tf.tensor1d(idx.map((i) => ref.a[i])),
-        klPolicyLogps: l2, klMask: m2, klRefLogps: tf.tensor1d(idx.map((i) => ref.b[i])), beta: c.beta,
-        desirableWeight: c.desirableWeight, undesirableWeight: c.undesirableWeight,
-      });
-      return { loss: out.loss, metrics: { kl: out.kl, 'rewards/chosen': out.chosenRewards, 'rewards/rejected': out.rejectedRewards, 'logps/chosen': out.chosenLogps, 'logps/rejected': out.rejectedLogps } };
-    }
-    const ps = idx.map((i) => pairs[i]);
-    const { l1, l2, m1, m2 } = twoSided(run.model, ps.map((p) => p.prompt), ps.map((p) => p.chosen), ps.map((p) => p.rejected), pad);
-    const sides = { policyChosenLogps: l1, policyRejectedLogps: l2, chosenMask: m1, rejectedMask: m2 };
-    const out =
-      c.method === 'orpo'
-        ? orpoLoss({ ...sides, beta: c.beta })
-        : c.method === 'simpo'
-          ? simpoLoss({ ...sides, beta: c.beta, gamma: c.gamma, cpoAlpha: c.cpoAlpha, labelSmoothing: c.labelSmoothing })
-          : dpoLoss({ ...sides, refChosenLogps: tf.tensor1d(idx.map((i) => ref.a[i])), refRejectedLogps: tf.tensor1d(idx.map((i) => ref.b[i])), beta: c.beta, lossType: c.lossType, labelSmoothing: c.labelSmoothing });
-    const metrics: Record<string, tf.Tensor> = {
-      'rewards/chosen': out.chosenRewards,
-      'rewards/rejected': out.rejectedRewards,
-      'rewards/accuracies': 'rewardAccuracy' in out ? out.rewardAccuracy : tf.scalar(NaN),
-      'rewards/margins': tf.sub(out.chosenRewards, out.rejectedRewards),
-      'logps/chosen': out.chosenLogps,
-      'logps/rejected': out.rejectedLogps,
-    };
-    if ('nllLoss' in out) metrics.nll_loss = out.nllLoss;
-    return { loss: out.loss, metrics };
+    const sides =
+      c.method === 'kto'
+        ? { prompts: idx.map((i) => unpaired[i].prompt), first: idx.map((i) => unpaired[i].completion), second: idx.map((i) => unpaired[klPartner[i]].completion), labels: idx.map((i) => unpaired[i].label) }
+        : { prompts: idx.map((i) => pairs[i].prompt), first: idx.map((i) => pairs[i].chosen), second: idx.map((i) => pairs[i].rejected) };
+    return preferenceBatchLoss(run.model, c, { ...sides, refFirst: idx.map((i) => ref.a[i]), refSecond: idx.map((i) => ref.b[i]) }, pad);
   };
   return runSteps(run.variables, lossAt, { steps: c.steps, lr: c.lr, weightDecay: c.weightDecay }, run.onStep);
 }

@@ -10,9 +10,9 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { AdamW, createRng } from '@tuneloop/engine';
 import { readCheckpoint, writeCheckpoint, type JobThreadInput, type JobThreadPost } from '@tuneloop/jobs';
-import { buildLogprobBatch, sequenceLogprobs, type CausalLM, type Tokenizer } from '@tuneloop/model';
+import type { CausalLM, Tokenizer } from '@tuneloop/model';
 import {
-  dpoLoss, encodePairs, encodeUnpaired, ktoLoss, orpoLoss, resolvePreferenceConfig, runSteps, simpoLoss, TrainingDivergedError,
+  encodePairs, encodeUnpaired, preferenceBatchLoss, resolvePreferenceConfig, runSteps, TrainingDivergedError, twoSided,
   type EncodedPair, type EncodedUnpaired, type ResolvedPreferenceConfig,
 } from '@tuneloop/objectives';
 import type { PeftModel } from '@tuneloop/peft';
@@ -87,47 +87,10 @@ function referenceSums(model: CausalLM, e: Encoded, pad: number, batchSize: numb
   return out;
 }
 
-/** Per-token log-probs of [first..., second...] completions in one forward: two [B, T] halves and masks. */
-function twoSided(model: CausalLM, prompts: number[][], first: number[][], second: number[][], pad: number) {
-  const batch = buildLogprobBatch([...prompts, ...prompts], [...first, ...second], pad);
-  const { logprobs, mask } = sequenceLogprobs(model, batch);
-  const [l1, l2] = tf.split(logprobs, 2, 0);
-  const [m1, m2] = tf.split(mask, 2, 0);
-  return { l1, l2, m1, m2 };
-}
-
 /** Loss and TRL-named metric tensors of the examples `idx` (call inside a gradient scope or tf.tidy). */
 function batchLoss(model: CausalLM, c: ResolvedPreferenceConfig, e: Encoded, ref: RefSums, idx: number[], pad: number): { loss: tf.Scalar; metrics: Record<string, tf.Tensor> } {
-  const s = sides(e, idx);
-  if (e.kind === 'unpaired') {
-    const ex = idx.map((i) => e.unpaired[i]);
-    const { l1, l2, m1, m2 } = twoSided(model, s.prompts, s.first, s.second, pad);
-    const out = ktoLoss({
-      labels: ex.map((x) => x.label), policyLogps: l1, mask: m1, refLogps: tf.tensor1d(idx.map((i) => ref.a[i])),
-      klPolicyLogps: l2, klMask: m2, klRefLogps: tf.tensor1d(idx.map((i) => ref.b[i])), beta: c.beta,
-      desirableWeight: c.desirableWeight, undesirableWeight: c.undesirableWeight,
-    });
-    return { loss: out.loss, metrics: { kl: out.kl, 'rewards/chosen': out.chosenRewards, 'rewards/rejected': out.rejectedRewards, 'logps/chosen': out.chosenLogps, 'logps/rejected': out.rejectedLogps } };
-  }
-  const { l1, l2, m1, m2 } = twoSided(model, s.prompts, s.first, s.second, pad);
-  const pol = { policyChosenLogps: l1, policyRejectedLogps: l2, chosenMask: m1, rejectedMask: m2 };
-  const out =
-    c.method === 'orpo'
-      ? orpoLoss({ ...pol, beta: c.beta })
-      : c.method === 'simpo'
-        ? simpoLoss({ ...pol, beta: c.beta, gamma: c.gamma, cpoAlpha: c.cpoAlpha, labelSmoothing: c.labelSmoothing })
-        : dpoLoss({ ...pol, refChosenLogps: tf.tensor1d(idx.map((i) => ref.a[i])), refRejectedLogps: tf.tensor1d(idx.map((i) => ref.b[i])), beta: c.beta, lossType: c.lossType, labelSmoothing: c.labelSmoothing });
-  const metrics: Record<string, tf.Tensor> = {
-    'rewards/chosen': out.chosenRewards,
-    'rewards/rejected': out.rejectedRewards,
-    'rewards/margins': tf.sub(out.chosenRewards, out.rejectedRewards),
-    'logps/chosen': out.chosenLogps,
-    'logps/rejected': out.rejectedLogps,
-  };
-  // TRL's rewards/accuracies: chosen reward > rejected reward (ORPO / SimPO report it on their own rewards)
-  metrics['rewards/accuracies'] = (out as { rewardAccuracy?: tf.Tensor }).rewardAccuracy ?? tf.cast(tf.greater(out.chosenRewards, out.rejectedRewards), 'float32');
-  if ('nllLoss' in out) metrics.nll_loss = out.nllLoss;
-  return { loss: out.loss, metrics };
+  const labels = e.kind === 'unpaired' ? idx.map((i) => e.unpaired[i].label) : undefined;
+  return preferenceBatchLoss(model, c, { ...sides(e, idx), labels, refFirst: idx.map((i) => ref.a[i]), refSecond: idx.map((i) => ref.b[i]) }, pad);
 }
 
 const mean = (t: tf.Tensor) => (t.size === 0 ? NaN : tf.tidy(() => tf.mean(t).dataSync()[0]));
