@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Job, JobEvent, JobSpec, RewardModelServiceClient } from '@tuneloop/proto';
 import { CliError, emit, table } from '../output.ts';
 import { STATUS_NAMES, statusName, unary } from './train.ts';
+import { printJobEvents } from './jobs.ts';
 
 export const HEAD_FILE = 'score.safetensors';
 
@@ -165,20 +166,7 @@ export function rewardJobLine(e: JobEvent): string {
 
 /** Follows a reward job until its stream ends (progress on stderr, or NDJSON events with --json); returns the job. */
 async function watchRewardJob(client: RewardModelServiceClient, jobId: string, json?: boolean): Promise<Job> {
-  const tty = !json && process.stderr.isTTY;
-  try {
-    for await (const msg of client.watchRewardJob({ jobId }) as AsyncIterable<{ event?: JobEvent }>) {
-      const e = msg.event;
-      if (!e) continue;
-      if (json) process.stdout.write(JSON.stringify({ ...e, status: statusName(e.status) }) + '\n');
-      else if (e.step > 0 && e.loss > 0) process.stderr.write(tty ? `\r${rewardJobLine(e)} ` : `${rewardJobLine(e)}\n`);
-      else if (e.message && !/^(running|queued)$/.test(e.message)) process.stderr.write(`${tty ? '\n' : ''}${e.message}\n`);
-    }
-  } catch (err) {
-    const { status } = await import('@grpc/grpc-js');
-    const x = err as { code?: number; details?: string };
-    throw new CliError(`${status[x.code ?? 2] ?? x.code}: ${x.details ?? String(err)}`);
-  }
+  await printJobEvents(client.watchRewardJob({ jobId }) as AsyncIterable<{ event?: JobEvent }>, json, rewardJobLine);
   return (await unary<{ job?: Job }>((cb) => client.getRewardJob({ jobId }, cb))).job as Job;
 }
 
