@@ -10,6 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { AdamW, createRng } from '@tuneloop/engine';
 import { readCheckpoint, writeCheckpoint, type JobThreadInput, type JobThreadPost } from '@tuneloop/jobs';
+import { restoreWeights, weightsOf } from './weights.ts';
 import type { CausalLM, Tokenizer } from '@tuneloop/model';
 import {
   encodePairs, encodeUnpaired, preferenceBatchLoss, resolvePreferenceConfig, runSteps, TrainingDivergedError, twoSided,
@@ -163,20 +164,13 @@ export async function runPreferenceJob(input: JobThreadInput<OptimizeJobSpec>, p
   const ck = await readCheckpoint<{ jobId: string; totalSteps: number; losses: { step: number; loss: number }[] }>(input.checkpointDir);
   if (ck) {
     if (ck.meta.totalSteps !== totalSteps) throw new Error(`checkpoint ${input.checkpointDir}: was written for ${ck.meta.totalSteps} steps, this job has ${totalSteps}`);
-    for (const [name, w] of ck.state.weights) {
-      const v = named.get(name);
-      if (!v || v.shape.join(',') !== w.shape.join(',')) throw new Error(`checkpoint: '${name}' [${w.shape}] is not a trainable tensor of this job`);
-      const x = tf.tensor(w.data, w.shape);
-      v.assign(x);
-      x.dispose();
-    }
+    restoreWeights(named, ck.state.weights);
     opt.setState(named, ck.state.optimizer);
     start = ck.state.step;
     losses.push(...ck.meta.losses);
   }
   const save = async (step: number) => {
-    const weights = new Map<string, { shape: number[]; data: Float32Array }>([...named].map(([k, v]) => [k, { shape: [...v.shape], data: v.dataSync() as Float32Array }]));
-    await writeCheckpoint(input.checkpointDir, { step, weights, optimizer: opt.getState(named) }, { jobId, totalSteps, losses });
+    await writeCheckpoint(input.checkpointDir, { step, weights: weightsOf(named), optimizer: opt.getState(named) }, { jobId, totalSteps, losses });
     post({ type: 'checkpoint', step });
   };
   const evaluate = (): Record<string, number> => {

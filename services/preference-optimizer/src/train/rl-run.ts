@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadModel } from '@tuneloop/files';
 import { readCheckpoint, writeCheckpoint, type JobThreadInput, type JobThreadPost } from '@tuneloop/jobs';
+import { restoreWeights, weightsOf } from './weights.ts';
 import { parseSafetensors, RewardModel, REWARD_HEAD_NAME, tensorFromRaw, type CausalLM, type Tokenizer } from '@tuneloop/model';
 import { packSequences, TrainingDivergedError } from '@tuneloop/objectives';
 import { bestOfN, greedyPassAt1, trainGrpo, trainPpo, type RlPrompt } from '@tuneloop/rl';
@@ -68,19 +69,12 @@ export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: Job
   const ck = spec.objective === 'best_of_n' ? undefined : await readCheckpoint<{ jobId: string; totalSteps: number; losses: typeof losses }>(input.checkpointDir);
   if (ck) {
     if (ck.meta.totalSteps !== totalSteps) throw new Error(`checkpoint ${input.checkpointDir}: was written for ${ck.meta.totalSteps} steps, this job has ${totalSteps}`);
-    for (const [name, w] of ck.state.weights) {
-      const v = named.get(name);
-      if (!v || v.shape.join(',') !== w.shape.join(',')) throw new Error(`checkpoint: '${name}' [${w.shape}] is not a trainable tensor of this job`);
-      const x = tf.tensor(w.data, w.shape);
-      v.assign(x);
-      x.dispose();
-    }
+    restoreWeights(named, ck.state.weights);
     start = ck.state.step;
     losses.push(...ck.meta.losses);
   }
   const save = async (step: number) => {
-    const weights = new Map<string, { shape: number[]; data: Float32Array }>([...named].map(([k, v]) => [k, { shape: [...v.shape], data: v.dataSync() as Float32Array }]));
-    await writeCheckpoint(input.checkpointDir, { step, weights, optimizer: { step: 0, moments: new Map() } }, { jobId, totalSteps, losses });
+    await writeCheckpoint(input.checkpointDir, { step, weights: weightsOf(named), optimizer: { step: 0, moments: new Map() } }, { jobId, totalSteps, losses });
     post({ type: 'checkpoint', step });
   };
   const maxNew = spec.grpo?.maxNewTokens ?? spec.ppo?.maxNewTokens ?? spec.bestOfN?.maxNewTokens ?? 8;
