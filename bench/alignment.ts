@@ -7,6 +7,11 @@
 //   npx tsx bench/alignment.ts [--base DIR|random] [--task full|slice|both] [--train 800] [--rm-train 2000]
 //        [--eval 600] [--steps 150] [--rm-steps 400] [--noise 0.1] [--lr 0.001] [--rm-lr 0.0003] [--rm-lora]
 //        [--methods rm,dpo,hinge,robust,ipo,orpo,simpo,kto] [--kto-feedback T (KTO on per-response labels: desirable iff score >= T)]
+//        [--seed S (policy / reward-model training seed, default 1)] [--beta B] [--gamma G] [--desirable-weight W] [--undesirable-weight W]
+//        [--sft-steps N (preferred-FT: first fine-tune the base on the chosen responses of the train pairs, full,
+//         lr 3e-4, the DPO paper's reference when no SFT model exists; the policy and its reference start from
+//         that model; default the recipe's 100, 0 = start from the base)]
+// Each policy row also carries `byType`: the win rates before / after per held-out pair type (better>worse).
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -14,7 +19,7 @@ import { createRng, initBackend } from '@tuneloop/engine';
 import { ARITH_SMALL, arithModelConfig, arithTokenizer, CausalLM, initWeights, RewardModel, type Tokenizer } from '@tuneloop/model';
 import { groundTruthScore, heuristicAccuracy, isStylePair, preferenceTask, simulatedAnnotator, type ResponseKind } from '@tuneloop/datasets';
 import { getPeftMethod } from '@tuneloop/peft';
-import { evalReference, evaluatePolicy, evaluateRewardModel, PREFERENCE_RECIPE, REWARD_MODEL_RECIPE, trainPreference, trainRewardModel, type PreferenceTrainConfig } from '@tuneloop/objectives';
+import { evalReference, evaluatePolicy, trainPreferredFt, evaluateRewardModel, PREFERENCE_RECIPE, REWARD_MODEL_RECIPE, trainPreference, trainRewardModel, type PreferenceTrainConfig } from '@tuneloop/objectives';
 import { loadModel } from '@tuneloop/files';
 import { writeResult } from './results.ts';
 
@@ -37,6 +42,12 @@ const rmLr = Number(args.get('rm-lr') ?? REWARD_MODEL_RECIPE.lr);
 const rmFull = !args.has('rm-lora') && REWARD_MODEL_RECIPE.training === 'full';
 const methods = (args.get('methods') ?? 'rm,dpo,hinge,robust,ipo,orpo,simpo,kto').split(',');
 const taskArg = args.get('task') ?? 'full';
+const seed = Number(args.get('seed') ?? 1);
+const sftSteps = Number(args.get('sft-steps') ?? PREFERENCE_RECIPE.preferredFt.steps);
+const num = (k: string) => (args.has(k) ? Number(args.get(k)) : undefined);
+const overrides: Partial<PreferenceTrainConfig> = Object.fromEntries(
+  Object.entries({ beta: num('beta'), gamma: num('gamma'), desirableWeight: num('desirable-weight'), undesirableWeight: num('undesirable-weight') }).filter(([, v]) => v !== undefined),
+);
 
 /** The CI slice: every better response is a correct rambling one (runs against a short-answer prior). 'full' is the default mix. */
 const SLICE: Partial<Record<ResponseKind, number>> = { correct: 0, 'correct-rambling': 2, 'wrong-close': 1, 'wrong-far': 1, 'wrong-rambling': 0 };
@@ -93,6 +104,8 @@ for (const task of taskArg === 'both' ? ['slice', 'full'] : [taskArg]) {
   const styleIdx = heldOutGt.flatMap((p, i) => (isStylePair(p) ? [i] : []));
   const sumIdx = heldOutGt.flatMap((p, i) => (isStylePair(p) ? [] : [i]));
   const sub = <T>(idx: number[], xs: T[]) => idx.map((i) => xs[i]);
+  const typeOf = (p: (typeof heldOutGt)[number]) => `${p.betterKind}>${p.worseKind}`;
+  const pairTypes: [string, number[]][] = [...new Set(heldOutGt.map(typeOf))].sort().map((t) => [t, heldOutGt.flatMap((p, i) => (typeOf(p) === t ? [i] : []))]);
   for (const h of ['shorter', 'correct'] as const) {
     rows.push({ task, method: h === 'shorter' ? 'heuristic: shorter is better' : 'heuristic: the correct one is better', seconds: 0, accAfter: heuristicAccuracy(heldOutGt, h), accAfterStylePairs: heuristicAccuracy(sub(styleIdx, heldOutGt), h), accAfterSumPairs: heuristicAccuracy(sub(sumIdx, heldOutGt), h) });
   }
@@ -102,28 +115,34 @@ for (const task of taskArg === 'both' ? ['slice', 'full'] : [taskArg]) {
     const lora = getPeftMethod('lora');
     if (method === 'rm') {
       model.setTrainable(rmFull);
-      const pm = rmFull ? null : lora.apply(model, lora.parseConfig({ r: 8, lora_alpha: 16, target_modules: 'all-linear' }), { seed: 1 });
-      const rm = new RewardModel(model, { seed: 1 });
+      const pm = rmFull ? null : lora.apply(model, lora.parseConfig({ r: 8, lora_alpha: 16, target_modules: 'all-linear' }), { seed });
+      const rm = new RewardModel(model, { seed });
       const before = evaluateRewardModel(rm, tok, heldOut);
-      await trainRewardModel(rm, tok, nRmTrain === nTrain ? train : annotate(nRmTrain), { steps: rmSteps, batchSize: REWARD_MODEL_RECIPE.batchSize, lr: rmLr, seed: 1, useMargin: REWARD_MODEL_RECIPE.useMargin, centerRewardsCoefficient: REWARD_MODEL_RECIPE.centerRewardsCoefficient });
+      await trainRewardModel(rm, tok, nRmTrain === nTrain ? train : annotate(nRmTrain), { steps: rmSteps, batchSize: REWARD_MODEL_RECIPE.batchSize, lr: rmLr, seed, useMargin: REWARD_MODEL_RECIPE.useMargin, centerRewardsCoefficient: REWARD_MODEL_RECIPE.centerRewardsCoefficient });
       const after = evaluateRewardModel(rm, tok, heldOut);
       const acc = (idx: number[]) => (idx.length ? evaluateRewardModel(rm, tok, sub(idx, heldOut)).accuracy : NaN);
       rows.push({ task, method: `reward model (BT, ${rmFull ? 'full' : 'LoRA r 8'}, ${rmSteps} steps)`, seconds: (performance.now() - t0) / 1000, accBefore: before.accuracy, accAfter: after.accuracy, accAfterStylePairs: acc(styleIdx), accAfterSumPairs: acc(sumIdx), stylePairs: styleIdx.length, sumPairs: sumIdx.length });
       rm.dispose();
       pm?.unload();
     } else {
+      if (sftSteps > 0) {
+        model.setTrainable(true);
+        const { batchSize, lr: ftLr } = PREFERENCE_RECIPE.preferredFt;
+        await trainPreferredFt({ model, variables: model.trainableVariables(), tokenizer: tok, pairs: train, config: { steps: sftSteps, batchSize, lr: ftLr, seed: seed + 100 } });
+      }
       model.setTrainable(false);
       const { r, alpha, targetModules } = PREFERENCE_RECIPE.lora;
-      const pm = lora.apply(model, lora.parseConfig({ r, lora_alpha: alpha, target_modules: targetModules }), { seed: 1 });
+      const pm = lora.apply(model, lora.parseConfig({ r, lora_alpha: alpha, target_modules: targetModules }), { seed });
       const cached = evalReference(model, tok, heldOut);
+      const part = (idx: number[]) => evaluatePolicy(model, tok, { enc: sub(idx, cached.enc), ref: { chosen: Float32Array.from(sub(idx, [...cached.ref.chosen])), rejected: Float32Array.from(sub(idx, [...cached.ref.rejected])) } }, 0.1);
       const before = evaluatePolicy(model, tok, cached, 0.1);
       const recipeBeta: number | undefined = PREFERENCE_RECIPE.beta[POLICY[method].method as keyof typeof PREFERENCE_RECIPE.beta];
-      const config = { steps, batchSize: PREFERENCE_RECIPE.batchSize, lr, seed: 1, ...(recipeBeta ? { beta: recipeBeta } : {}), ...POLICY[method] } as PreferenceTrainConfig;
+      const config = { steps, batchSize: PREFERENCE_RECIPE.batchSize, lr, seed, ...(recipeBeta ? { beta: recipeBeta } : {}), ...POLICY[method], ...overrides } as PreferenceTrainConfig;
+      const partBefore = new Map(pairTypes.map(([t, idx]) => [t, part(idx)]));
       const feedback = args.get('kto-feedback');
       const data = method === 'kto' && feedback ? { unpaired: binaryFeedback(train, Number(feedback)) } : { pairs: train };
       const hist = await trainPreference({ model, variables: pm.trainableVariables(), tokenizer: tok, ...data, config });
       const after = evaluatePolicy(model, tok, cached, 0.1);
-      const part = (idx: number[]) => evaluatePolicy(model, tok, { enc: sub(idx, cached.enc), ref: { chosen: Float32Array.from(sub(idx, [...cached.ref.chosen])), rejected: Float32Array.from(sub(idx, [...cached.ref.rejected])) } }, 0.1);
       rows.push({
         task,
         method,
@@ -137,7 +156,12 @@ for (const task of taskArg === 'both' ? ['slice', 'full'] : [taskArg]) {
         winSumBefore: before.winRate,
         winSumAfter: after.winRate,
         finalLoss: hist[hist.length - 1].metrics.loss,
-        beta: recipeBeta ?? 'default',
+        beta: config.beta ?? 'default',
+        seed,
+        byType: JSON.stringify(Object.fromEntries(pairTypes.map(([t, idx]) => {
+          const [b, a] = [partBefore.get(t)!, part(idx)];
+          return [t, { n: idx.length, winNorm: [b.winRateNorm, a.winRateNorm], winSum: [b.winRate, a.winRate], acc: a.rewardAccuracy }];
+        }))),
       });
       pm.unload();
     }

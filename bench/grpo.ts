@@ -3,7 +3,8 @@
 // pass rate, KL, clip ratio). JSON under bench/results/ and a Markdown table on stdout.
 //   npx tsx bench/grpo.ts [--base DIR] [--seeds 1,2,3] [--steps 40] [--prompts 16] [--group 8] [--lr 3e-4]
 //        [--iterations 2] [--loss dapo] [--beta 0] [--warmup 0] [--temperature 1] [--peft lora|full] [--eval 828]
-//        [--task two-digit|one-digit]
+//        [--task two-digit|one-digit] [--scale group|batch|none] [--epsilon-high E] [--rank 8] [--alpha 16] [--clip-norm 1]
+//        [--eval-every N (greedy pass@1 on the first 300 held-out and 300 GRPO prompts every N batches: the learning curve)]
 // The base ("the SFT'd tiny model"): the default pretrain recipe stopped early, which is supervised training on
 // the task with room left: `tuneloop pretrain --task arith --steps 800 --out .tuneloop/models/tiny-arith-800`
 // (held-out exact match 22.6%; the full 1200-step recipe reaches 95%, too close to the ceiling for +15 points).
@@ -19,7 +20,7 @@ import { getPeftMethod } from '@tuneloop/peft';
 import { loadModel } from '@tuneloop/files';
 import { greedyPassAt1, trainGrpo, type GrpoStepMetrics } from '@tuneloop/rl';
 import { createVerifier } from '@tuneloop/verifiers';
-import type { GrpoLossType } from '@tuneloop/objectives';
+import type { GrpoLossType, GrpoScaleRewards } from '@tuneloop/objectives';
 import { writeResult } from './results.ts';
 
 const args = new Map<string, string>();
@@ -39,6 +40,12 @@ const warmupSteps = Number(args.get('warmup') ?? 0);
 const temperature = Number(args.get('temperature') ?? 1);
 const peft = args.get('peft') ?? 'lora';
 const task = args.get('task') ?? 'two-digit';
+const scaleRewards = (args.get('scale') ?? 'group') as GrpoScaleRewards;
+const epsilonHigh = args.has('epsilon-high') ? Number(args.get('epsilon-high')) : undefined;
+const rank = Number(args.get('rank') ?? 8);
+const alpha = Number(args.get('alpha') ?? 2 * rank);
+const clipNorm = Number(args.get('clip-norm') ?? 1);
+const evalEvery = Number(args.get('eval-every') ?? 0);
 
 const backend = await initBackend({ quiet: true });
 const tok = arithTokenizer();
@@ -72,15 +79,21 @@ for (const seed of seeds) {
   } else {
     model.setTrainable(false);
     const lora = getPeftMethod('lora');
-    variables = lora.apply(model, lora.parseConfig({ r: 8, lora_alpha: 16, target_modules: 'all-linear' }), { seed }).trainableVariables();
+    variables = lora.apply(model, lora.parseConfig({ r: rank, lora_alpha: alpha, target_modules: 'all-linear' }), { seed }).trainableVariables();
   }
+  const curve: { batch: number; heldOut300: number; grpoPrompts300: number }[] = [];
   const started = performance.now();
   const log: GrpoStepMetrics[] = await trainGrpo({
     model, variables, reference, tokenizer: tok, prompts: trainPrompts, verifier,
-    config: { steps, promptsPerStep, groupSize, lr, warmupSteps, temperature, numIterations, lossType, beta, maxNewTokens: 5, seed },
-    onStep: (m) => {
+    config: { steps, promptsPerStep, groupSize, lr, warmupSteps, temperature, numIterations, lossType, beta, maxNewTokens: 5, seed, scaleRewards, clipNorm, ...(epsilonHigh ? { epsilonHigh } : {}) },
+    onStep: async (m) => {
       const x = m.metrics;
       process.stderr.write(`seed ${seed} step ${m.step} reward ${x.reward.toFixed(3)} pass ${x.pass_rate.toFixed(3)} kl ${x.kl.toFixed(4)} clip ${x.clip_ratio.toFixed(3)} ${m.seconds.toFixed(1)}s\n`);
+      if (evalEvery > 0 && (m.step + 1) % evalEvery === 0) {
+        const [h, t] = [await greedyPassAt1(model, tok, evalPrompts.slice(0, 300), verifier, evalOpts), await greedyPassAt1(model, tok, trainPrompts.slice(0, 300), verifier, evalOpts)];
+        curve.push({ batch: m.step + 1, heldOut300: h.passAt1, grpoPrompts300: t.passAt1 });
+        process.stderr.write(`seed ${seed} after ${m.step + 1} batches: held-out(300) ${pct(h.passAt1)} grpo-prompts(300) ${pct(t.passAt1)}\n`);
+      }
     },
   });
   const seconds = (performance.now() - started) / 1000;
@@ -91,7 +104,7 @@ for (const seed of seeds) {
   rows.push({
     seed, evalCount: before.count, heldOutPassAt1Before: before.passAt1, heldOutPassAt1After: after.passAt1,
     deltaPoints: 100 * (after.passAt1 - before.passAt1), trainPassAt1Before: trainBefore.passAt1, trainPassAt1After: trainAfter.passAt1,
-    rewardFirst5: first, rewardLast5: last, klLast: log.at(-1)!.metrics.kl, seconds, log,
+    rewardFirst5: first, rewardLast5: last, klLast: log.at(-1)!.metrics.kl, seconds, curve, log,
   });
   model.dispose();
   reference?.dispose();
@@ -99,11 +112,11 @@ for (const seed of seeds) {
 const meanDelta = rows.reduce((a, r) => a + r.deltaPoints, 0) / rows.length;
 const result = {
   bench: 'grpo', task, peft, backend: backend.name, base, seeds, steps, promptsPerStep, groupSize, lr, warmupSteps, temperature, numIterations,
-  lossType, beta, meanDeltaPoints: meanDelta, seedsAtLeast15: rows.filter((r) => r.deltaPoints >= 15).length, tensorsAtEnd: tf.memory().numTensors, rows,
+  lossType, beta, scaleRewards, epsilonHigh, rank, alpha, clipNorm, meanDeltaPoints: meanDelta, seedsAtLeast15: rows.filter((r) => r.deltaPoints >= 15).length, tensorsAtEnd: tf.memory().numTensors, rows,
 };
 const file = writeResult('grpo', result);
 console.log(JSON.stringify({ ...result, rows: rows.map((r) => ({ ...r, log: undefined })), file }, null, 2));
-console.log(`\n${path.basename(base)} (${task}), ${peft}, ${steps} x ${promptsPerStep} prompts x ${groupSize} samples, lr ${lr}, ${lossType}, ${numIterations} iterations, T ${temperature}`);
+console.log(`\n${path.basename(base)} (${task}), ${peft}, ${steps} x ${promptsPerStep} prompts x ${groupSize} samples, lr ${lr}, ${lossType}, scale ${scaleRewards}, eps ${epsilonHigh ?? 0.2}, r ${rank}, ${numIterations} iterations, T ${temperature}`);
 console.log('| seed | held-out greedy pass@1 before | after | delta (points) | GRPO-prompt pass@1 before -> after | reward first 5 -> last 5 batches | seconds |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {

@@ -32,3 +32,5 @@ export type { PreferenceMethod, PreferenceTrainConfig, ResolvedPreferenceConfig 
 export { preparePreferenceRun, trainPreference, evalReference, evaluatePolicy, preferenceBatchLoss, twoSided } from './train/preference-trainer.ts';
 export type { PreferenceRun, PreparedRun, PolicyEval, PreferenceBatch } from './train/preference-trainer.ts';
 export { REWARD_MODEL_RECIPE, PREFERENCE_RECIPE } from './train/recipe.ts';
+export { trainPreferredFt } from './train/preferred-ft.ts';
+export type { PreferredFtConfig, PreferredFtRun } from './train/preferred-ft.ts';
