@@ -4,7 +4,9 @@
 // on held-out prompts before/after, the RM's held-out pairwise accuracy, held-out greedy pass@1 (numeric), and
 // the KL per sequence to the reference against its target.
 //   npx tsx bench/ppo.ts [--base DIR] [--rm-base DIR] [--rm-steps 400] [--steps 40] [--prompts 16] [--lr 3e-4]
-//        [--kl-target 1] [--kl-horizon 1000] [--kl-coef 0.05] [--seed 1]
+//        [--kl-target 1] [--kl-horizon 1000] [--kl-coef 0.05] [--seed 1] [--eval-samples 4]
+// The held-out RM score is reported for sampled completions (T 1, the policy PPO optimises; the same sampling
+// seeds before and after) and for greedy ones.
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@tuneloop/engine';
@@ -59,7 +61,18 @@ const greedyScore = async () => {
   for (let i = 0; i < gens.length; i++) if (((await numeric.score(heldPrompts[i].prompt, gens[i].text, heldPrompts[i].reference)) ?? 0) >= 1) pass++;
   return { rm: s.reduce((a, b) => a + b, 0) / s.length, passAt1: pass / gens.length };
 };
+/** Sampled completions (T 1, --eval-samples per held-out prompt, the same seeds before and after): mean RM score, the quantity PPO maximises. */
+const evalSamples = Number(args.get('eval-samples') ?? 4);
+const sampledScore = () => {
+  const ids = encodePrompts(tok, model.config, heldPrompts, maxNewTokens);
+  const rep = Array.from({ length: evalSamples }, () => ids).flat();
+  const ps = Array.from({ length: evalSamples }, () => heldPrompts.map((p) => p.prompt)).flat();
+  const gens = generate(model, rep, { temperature: 1, maxNewTokens, eosTokenIds: [tok.eosTokenId!], decode: (t) => tok.decode(t, { skipSpecialTokens: true }), seed: 777 });
+  const s = score(ps, gens.map((g) => g.text));
+  return s.reduce((a, b) => a + b, 0) / s.length;
+};
 const before = await greedyScore();
+const sampledBefore = sampledScore();
 model.setTrainable(false);
 const lora = getPeftMethod('lora');
 const pm = lora.apply(model, lora.parseConfig({ r: 8, lora_alpha: 16, target_modules: 'all-linear' }), { seed });
@@ -74,11 +87,12 @@ const { history, valueHead } = await trainPpo({
 });
 const seconds = (performance.now() - t0) / 1000;
 const after = await greedyScore();
+const sampledAfter = sampledScore();
 const lastKl = history.slice(-5).reduce((a, h) => a + h.metrics.kl, 0) / Math.min(5, history.length);
 const result = { bench: 'ppo', backend: backend.name, base, seed, rmSteps, rmHeldOutAccuracy: rmAcc.accuracy, steps, promptsPerStep, lr, klTarget, klHorizon,
-  heldOutRmScoreBefore: before.rm, heldOutRmScoreAfter: after.rm, heldOutPassAt1Before: before.passAt1, heldOutPassAt1After: after.passAt1, rmBase, klPerSequenceLast5: lastKl, klBelowTarget: lastKl < klTarget, seconds, tensorsAtEnd: tf.memory().numTensors, history };
+  heldOutRmScoreBefore: before.rm, heldOutRmScoreAfter: after.rm, evalSamples, heldOutSampledRmScoreBefore: sampledBefore, heldOutSampledRmScoreAfter: sampledAfter, heldOutPassAt1Before: before.passAt1, heldOutPassAt1After: after.passAt1, rmBase, klPerSequenceLast5: lastKl, klBelowTarget: lastKl < klTarget, seconds, tensorsAtEnd: tf.memory().numTensors, history };
 const file = writeResult('ppo', result);
 console.log(JSON.stringify({ ...result, history: undefined, file }, null, 2));
-console.log('\n| seed | RM held-out acc | steps x prompts | held-out RM score before | after | held-out pass@1 before | after | KL/seq (last 5) | KL target | seconds |\n|---|---|---|---|---|---|---|---|---|---|');
-console.log(`| ${seed} | ${(100 * rmAcc.accuracy).toFixed(1)}% | ${steps} x ${promptsPerStep} | ${before.rm.toFixed(3)} | ${after.rm.toFixed(3)} | ${(100 * before.passAt1).toFixed(1)}% | ${(100 * after.passAt1).toFixed(1)}% | ${lastKl.toFixed(3)} | ${klTarget} | ${seconds.toFixed(0)} |`);
+console.log('\n| seed | RM held-out acc | steps x prompts | held-out RM score, sampled, before | after | greedy before | after | held-out pass@1 before | after | KL/seq (last 5) | KL target | seconds |\n|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log(`| ${seed} | ${(100 * rmAcc.accuracy).toFixed(1)}% | ${steps} x ${promptsPerStep} | ${sampledBefore.toFixed(3)} | ${sampledAfter.toFixed(3)} | ${before.rm.toFixed(3)} | ${after.rm.toFixed(3)} | ${(100 * before.passAt1).toFixed(1)}% | ${(100 * after.passAt1).toFixed(1)}% | ${lastKl.toFixed(3)} | ${klTarget} | ${seconds.toFixed(0)} |`);
 valueHead.dispose();
