@@ -4,17 +4,18 @@
 // on held-out prompts before/after, the RM's held-out pairwise accuracy, held-out greedy pass@1 (numeric), and
 // the KL per sequence to the reference against its target.
 //   npx tsx bench/ppo.ts [--base DIR] [--rm-base DIR] [--rm-steps 400] [--steps 40] [--prompts 16] [--lr 3e-4]
-//        [--kl-target 1] [--kl-horizon 1000] [--kl-coef 0.05] [--seed 1] [--eval-samples 4]
+//        [--kl-target 1] [--kl-horizon 1000] [--kl-coef 0.05] [--seed 1] [--eval-samples 4] [--sft-steps N] [--max-new-tokens 6 (12 with --sft-steps)]
+//        [--kl-fixed 1 (a fixed --kl-coef; the default is the adaptive controller toward --kl-target)]
 // The held-out RM score is reported for sampled completions (T 1, the policy PPO optimises; the same sampling
 // seeds before and after) and for greedy ones.
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@tuneloop/engine';
 import { arithTokenizer, generate, RewardModel } from '@tuneloop/model';
-import { heldOutAdditions, preferenceTask, takeArith } from '@tuneloop/datasets';
+import { heldOutAdditions, preferenceTask, simulatedAnnotator, takeArith } from '@tuneloop/datasets';
 import { getPeftMethod } from '@tuneloop/peft';
 import { loadModel } from '@tuneloop/files';
-import { evaluateRewardModel, REWARD_MODEL_RECIPE, scoreResponses, trainRewardModel } from '@tuneloop/objectives';
+import { evaluateRewardModel, PREFERENCE_RECIPE, REWARD_MODEL_RECIPE, scoreResponses, trainPreferredFt, trainRewardModel } from '@tuneloop/objectives';
 import { encodePrompts, trainPpo } from '@tuneloop/rl';
 import { createVerifier } from '@tuneloop/verifiers';
 import { writeResult } from './results.ts';
@@ -29,6 +30,8 @@ const steps = Number(args.get('steps') ?? 40);
 const promptsPerStep = Number(args.get('prompts') ?? 16);
 const lr = Number(args.get('lr') ?? 3e-4);
 const klTarget = Number(args.get('kl-target') ?? 1);
+// --kl-fixed 1: a fixed KL coefficient (--kl-coef) instead of the adaptive controller; the target is then only the bar
+const klFixed = args.get('kl-fixed') === '1';
 const seed = Number(args.get('seed') ?? 1);
 const klHorizon = Number(args.get('kl-horizon') ?? 1000);
 
@@ -48,7 +51,18 @@ const rmAcc = evaluateRewardModel(rm, tok, rmEval);
 const score = (ps: string[], cs: string[]) => ps.map((p, i) => scoreResponses(rm, tok, p, [cs[i].trim() === '' ? '?' : cs[i]])[0]);
 
 const { model } = await loadModel(base);
-const maxNewTokens = 6;
+// --sft-steps N: the InstructGPT order, an SFT'd policy before PPO: the policy base is first fine-tuned (full) on the
+// chosen responses of 800 annotated pairs of the preference task (10% noise; other seeds than the reward model's
+// pairs), which makes it answer in the styles the annotators saw (rambling answers included); that model is the
+// starting policy and the reference.
+const sftSteps = Number(args.get('sft-steps') ?? 0);
+if (sftSteps > 0) {
+  const demos = simulatedAnnotator({ seed: seed + 20, noise: 0.1 }).labelAll(preferenceTask({ seed: seed + 10, count: 800, split: 'train' }));
+  model.setTrainable(true);
+  const { batchSize, lr: ftLr } = PREFERENCE_RECIPE.preferredFt;
+  await trainPreferredFt({ model, variables: model.trainableVariables(), tokenizer: tok, pairs: demos, config: { steps: sftSteps, batchSize, lr: ftLr, seed } });
+}
+const maxNewTokens = Number(args.get('max-new-tokens') ?? (sftSteps > 0 ? 12 : 6)); // rambling answers need ~12
 const heldPrompts = heldOutAdditions().slice(0, Number(args.get('eval') ?? 300)).map((e) => ({ prompt: e.prompt, reference: e.completion }));
 const trainPrompts = takeArith({ seed: 500 + seed, textFraction: 0 }, 2000).filter((e) => /^\d\d\+\d\d=$/.test(e.prompt)).slice(0, 500).map((e) => ({ prompt: e.prompt }));
 const numeric = createVerifier('numeric');
@@ -79,7 +93,7 @@ const pm = lora.apply(model, lora.parseConfig({ r: 8, lora_alpha: 16, target_mod
 const t0 = performance.now();
 const { history, valueHead } = await trainPpo({
   model, variables: pm.trainableVariables(), tokenizer: tok, prompts: trainPrompts, score,
-  config: { steps, promptsPerStep, lr, maxNewTokens, klCoef: Number(args.get('kl-coef') ?? 0.05), klTarget, klHorizon, seed },
+  config: { steps, promptsPerStep, lr, maxNewTokens, klCoef: Number(args.get('kl-coef') ?? 0.05), ...(klFixed ? {} : { klTarget, klHorizon }), seed },
   onStep: (m) => {
     const x = m.metrics;
     process.stderr.write(`step ${m.step} score ${x.score.toFixed(3)} kl ${x.kl.toFixed(3)} kl_coef ${x.kl_coef.toFixed(4)} clip ${x['policy/clipfrac_avg'].toFixed(3)}\n`);
@@ -88,11 +102,14 @@ const { history, valueHead } = await trainPpo({
 const seconds = (performance.now() - t0) / 1000;
 const after = await greedyScore();
 const sampledAfter = sampledScore();
+const klMax = Math.max(...history.map((h) => h.metrics.kl));
+const klBatchesOver = history.filter((h) => h.metrics.kl > klTarget).length;
+const klMeanAll = history.reduce((a, h) => a + h.metrics.kl, 0) / history.length;
 const lastKl = history.slice(-5).reduce((a, h) => a + h.metrics.kl, 0) / Math.min(5, history.length);
-const result = { bench: 'ppo', backend: backend.name, base, seed, rmSteps, rmHeldOutAccuracy: rmAcc.accuracy, steps, promptsPerStep, lr, klTarget, klHorizon,
-  heldOutRmScoreBefore: before.rm, heldOutRmScoreAfter: after.rm, evalSamples, heldOutSampledRmScoreBefore: sampledBefore, heldOutSampledRmScoreAfter: sampledAfter, heldOutPassAt1Before: before.passAt1, heldOutPassAt1After: after.passAt1, rmBase, klPerSequenceLast5: lastKl, klBelowTarget: lastKl < klTarget, seconds, tensorsAtEnd: tf.memory().numTensors, history };
+const result = { bench: 'ppo', backend: backend.name, base, sftSteps, seed, rmSteps, rmHeldOutAccuracy: rmAcc.accuracy, steps, promptsPerStep, lr, klTarget, klHorizon,
+  heldOutRmScoreBefore: before.rm, heldOutRmScoreAfter: after.rm, evalSamples, heldOutSampledRmScoreBefore: sampledBefore, heldOutSampledRmScoreAfter: sampledAfter, heldOutPassAt1Before: before.passAt1, heldOutPassAt1After: after.passAt1, rmBase, klPerSequenceLast5: lastKl, klMeanAll, klMax, klBatchesOver, klFixed, klBelowTarget: lastKl < klTarget, seconds, tensorsAtEnd: tf.memory().numTensors, history };
 const file = writeResult('ppo', result);
 console.log(JSON.stringify({ ...result, history: undefined, file }, null, 2));
-console.log('\n| seed | RM held-out acc | steps x prompts | held-out RM score, sampled, before | after | greedy before | after | held-out pass@1 before | after | KL/seq (last 5) | KL target | seconds |\n|---|---|---|---|---|---|---|---|---|---|---|---|');
-console.log(`| ${seed} | ${(100 * rmAcc.accuracy).toFixed(1)}% | ${steps} x ${promptsPerStep} | ${sampledBefore.toFixed(3)} | ${sampledAfter.toFixed(3)} | ${before.rm.toFixed(3)} | ${after.rm.toFixed(3)} | ${(100 * before.passAt1).toFixed(1)}% | ${(100 * after.passAt1).toFixed(1)}% | ${lastKl.toFixed(3)} | ${klTarget} | ${seconds.toFixed(0)} |`);
+console.log('\n| seed | RM held-out acc | steps x prompts | held-out RM score, sampled, before | after | greedy before | after | held-out pass@1 before | after | KL/seq (last 5) | KL mean / max | batches over target | KL target | seconds |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log(`| ${seed} | ${(100 * rmAcc.accuracy).toFixed(1)}% | ${steps} x ${promptsPerStep} | ${sampledBefore.toFixed(3)} | ${sampledAfter.toFixed(3)} | ${before.rm.toFixed(3)} | ${after.rm.toFixed(3)} | ${(100 * before.passAt1).toFixed(1)}% | ${(100 * after.passAt1).toFixed(1)}% | ${lastKl.toFixed(3)} | ${klMeanAll.toFixed(3)} / ${klMax.toFixed(2)} | ${klBatchesOver} / ${history.length} | ${klTarget} | ${seconds.toFixed(0)} |`);
 valueHead.dispose();
