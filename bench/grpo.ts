@@ -3,7 +3,7 @@
 // pass rate, KL, clip ratio). JSON under bench/results/ and a Markdown table on stdout.
 //   npx tsx bench/grpo.ts [--base DIR] [--seeds 1,2,3] [--steps 40] [--prompts 16] [--group 8] [--lr 3e-4]
 //        [--iterations 2] [--loss dapo] [--beta 0] [--warmup 0] [--temperature 1] [--peft lora|full] [--eval 828]
-//        [--task two-digit|one-digit] [--scale group|batch|none] [--epsilon-high E] [--rank 8] [--alpha 16] [--clip-norm 1]
+//        [--task two-digit|one-digit] [--scale group|batch|none] [--epsilon-high E] [--rank 8] [--alpha 16] [--clip-norm 1] [--verifier JSON (training reward; evaluation stays exact numeric)]
 //        [--eval-every N (greedy pass@1 on the first 300 held-out and 300 GRPO prompts every N batches: the learning curve)]
 // The base ("the SFT'd tiny model"): the default pretrain recipe stopped early, which is supervised training on
 // the task with room left: `tuneloop pretrain --task arith --steps 800 --out .tuneloop/models/tiny-arith-800`
@@ -49,7 +49,9 @@ const evalEvery = Number(args.get('eval-every') ?? 0);
 
 const backend = await initBackend({ quiet: true });
 const tok = arithTokenizer();
-const verifier = createVerifier('numeric');
+const verifier = createVerifier('numeric'); // evaluation: exact numeric answer
+// --verifier JSON: the training reward (a verifier spec, e.g. a composite with a tolerance tier); default the same numeric verifier
+const trainVerifier = args.has('verifier') ? createVerifier(JSON.parse(args.get('verifier')!)) : verifier;
 const oneDigit = Array.from({ length: 100 }, (_, k) => ({ a: Math.floor(k / 10), b: k % 10 })).map(({ a, b }) => ({
   prompt: `${a}+${b}=`, reference: String(a + b), heldOut: (a * 7 + b * 3) % 10 < 3,
 }));
@@ -84,7 +86,7 @@ for (const seed of seeds) {
   const curve: { batch: number; heldOut300: number; grpoPrompts300: number }[] = [];
   const started = performance.now();
   const log: GrpoStepMetrics[] = await trainGrpo({
-    model, variables, reference, tokenizer: tok, prompts: trainPrompts, verifier,
+    model, variables, reference, tokenizer: tok, prompts: trainPrompts, verifier: trainVerifier,
     config: { steps, promptsPerStep, groupSize, lr, warmupSteps, temperature, numIterations, lossType, beta, maxNewTokens: 5, seed, scaleRewards, clipNorm, ...(epsilonHigh ? { epsilonHigh } : {}) },
     onStep: async (m) => {
       const x = m.metrics;
