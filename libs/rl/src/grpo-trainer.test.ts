@@ -10,6 +10,7 @@ import { createVerifier } from '@tuneloop/verifiers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { greedyPassAt1 } from './evaluate.ts';
 import { prepareGrpo, trainGrpo, type GrpoRun } from './grpo-trainer.ts';
+import { PolicyOptimizer } from './optimizer.ts';
 import { encodePrompts } from './prompts.ts';
 import { sampleGroups } from './sample-groups.ts';
 
@@ -118,5 +119,43 @@ describe('GRPO learning (CI size)', () => {
     expect(hist.at(-1)!.metrics.reward).toBeGreaterThan(hist[0].metrics.reward);
     policy.dispose();
     reference.dispose();
+  });
+});
+
+describe('GRPO resume', () => {
+  it('continues exactly: 2 batches, a checkpoint (weights + optimizer state), 2 more == 4 uninterrupted', async () => {
+    const prompts = Array.from({ length: 12 }, (_, k) => ({ prompt: `${k % 10}+${(k * 3) % 10}=`, reference: String((k % 10) + ((k * 3) % 10)) }));
+    const verifier = { type: 'regex', pattern: '[0-9]' }; // a random model's samples differ on it: every batch has signal
+    const config = { steps: 4, promptsPerStep: 3, groupSize: 4, maxNewTokens: 3, lr: 1e-2, warmupSteps: 3, seed: 5 };
+    // full fine-tuning (beta 0: no reference needed); stable names for the checkpoint, as a job's named weights
+    const policy = () => {
+      const m = tinyModel(3);
+      return { m, named: new Map(m.trainableVariables().map((v, i) => [`w${i}`, v])) };
+    };
+    const snapshot = (named: Map<string, tf.Variable>) => new Map([...named].map(([k, v]) => [k, v.dataSync().slice()]));
+
+    const a = policy();
+    const full = await trainGrpo({ model: a.m, variables: [...a.named.values()], tokenizer: tok, prompts, verifier, config });
+    const want = snapshot(a.named);
+
+    const b = policy();
+    const optB = new PolicyOptimizer([...b.named.values()], { lr: config.lr, clipNorm: 1, weightDecay: 0, warmupSteps: config.warmupSteps });
+    await trainGrpo({ model: b.m, variables: [...b.named.values()], tokenizer: tok, prompts, verifier, config, optimizer: optB, onStep: (m) => m.step < 1 });
+    const weights = snapshot(b.named);
+    const state = optB.getState(b.named);
+    optB.dispose();
+
+    const c = policy(); // a fresh process: new model and optimizer, restored from the "checkpoint"
+    for (const [k, v] of c.named) v.assign(tf.tensor(weights.get(k)!, v.shape));
+    const optC = new PolicyOptimizer([...c.named.values()], { lr: config.lr, clipNorm: 1, weightDecay: 0, warmupSteps: config.warmupSteps });
+    optC.setState(c.named, state);
+    const rest = await trainGrpo({ model: c.m, variables: [...c.named.values()], tokenizer: tok, prompts, verifier, config, optimizer: optC, startStep: 2 });
+    optC.dispose();
+    expect(rest.map((h) => h.step)).toEqual([2, 3]);
+    expect(rest.map((h) => h.metrics.reward)).toEqual(full.slice(2).map((h) => h.metrics.reward));
+    expect(full.some((h) => h.metrics.loss !== 0)).toBe(true); // the run did update the weights
+    for (const [k, v] of want) expect(snapshot(c.named).get(k)).toEqual(v);
+    await expect(trainGrpo({ model: c.m, variables: [...c.named.values()], tokenizer: tok, prompts, verifier, config, startStep: 5 })).rejects.toThrow('startStep: must be an integer in 0..4, got 5');
+    for (const p of [a, b, c]) p.m.dispose();
   });
 });

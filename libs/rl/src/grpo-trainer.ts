@@ -8,6 +8,7 @@ import { buildLogprobBatch, sequenceLogprobs, type CausalLM, type Tokenizer } fr
 import { grpoAdvantages, grpoLoss, maskTruncatedCompletions } from '@tuneloop/objectives';
 import { createVerifier, type Verifier, type VerifierSpec } from '@tuneloop/verifiers';
 import { resolveGrpoConfig, type GrpoConfig, type ResolvedGrpoConfig } from './grpo-config.ts';
+import { RlInputError } from './errors.ts';
 import { PolicyOptimizer } from './optimizer.ts';
 import { encodePrompts, type RlPrompt } from './prompts.ts';
 import { referenceLogprobs, requireReference } from './reference.ts';
@@ -24,6 +25,14 @@ export interface GrpoRun {
   reference?: CausalLM;
   /** Called after each generation batch; return false to stop (cancel). */
   onStep?: (m: GrpoStepMetrics) => void | boolean | Promise<void | boolean>;
+  /**
+   * Resume: generation batches already done (0-based index of the first one to run; `config.steps` stays the
+   * total). The prompt order of the skipped batches is replayed and sampling seeds follow the batch index, so with
+   * the weights and `optimizer` state of that point the run continues exactly as if uninterrupted.
+   */
+  startStep?: number;
+  /** A caller-owned optimizer (e.g. restored with setState); not disposed here. Default: a fresh one. */
+  optimizer?: PolicyOptimizer;
 }
 
 export interface GrpoStepMetrics {
@@ -65,7 +74,9 @@ export async function trainGrpo(run: GrpoRun): Promise<GrpoStepMetrics[]> {
   const { model, tokenizer: tok } = run;
   const pad = tok.padTokenId ?? 0;
   const rng = createRng(c.seed);
-  const opt = new PolicyOptimizer(run.variables, c);
+  const start = run.startStep ?? 0;
+  if (!Number.isInteger(start) || start < 0 || start > c.steps) throw new RlInputError('startStep', `must be an integer in 0..${c.steps}, got ${run.startStep}`);
+  const opt = run.optimizer ?? new PolicyOptimizer(run.variables, c);
   const history: GrpoStepMetrics[] = [];
   let order: number[] = [];
   const nextPrompts = (): number[] => {
@@ -76,8 +87,9 @@ export async function trainGrpo(run: GrpoRun): Promise<GrpoStepMetrics[]> {
     }
     return out;
   };
+  for (let step = 0; step < start; step++) nextPrompts(); // the skipped batches' draws
   try {
-    for (let step = 0; step < c.steps; step++) {
+    for (let step = start; step < c.steps; step++) {
       const started = performance.now();
       const idx = nextPrompts();
       const batchPrompts = idx.map((i) => run.prompts[i]);
@@ -144,7 +156,7 @@ export async function trainGrpo(run: GrpoRun): Promise<GrpoStepMetrics[]> {
       if ((await run.onStep?.(m)) === false) break;
     }
   } finally {
-    opt.dispose();
+    if (!run.optimizer) opt.dispose();
   }
   return history;
 }

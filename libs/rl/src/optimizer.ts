@@ -4,7 +4,7 @@
 // gradient's size, which on a small sharp policy is a large jump), and the divergence guard of @tuneloop/objectives (a non-finite loss or gradient stops
 // before the update, so the weights stay those of the last good step).
 import * as tf from '@tensorflow/tfjs-core';
-import { AdamW, clipByGlobalNorm } from '@tuneloop/engine';
+import { AdamW, clipByGlobalNorm, type AdamWState } from '@tuneloop/engine';
 import { TrainingDivergedError } from '@tuneloop/objectives';
 import { RlInputError } from './errors.ts';
 
@@ -59,6 +59,17 @@ export class PolicyOptimizer {
     tf.dispose(Object.values(clipped.grads));
     this.steps++;
     return { loss, gradNorm: clipped.norm, metrics };
+  }
+
+  /** AdamW's moments and step count (the warmup counts the same steps), for a checkpoint. */
+  getState(named: Map<string, tf.Variable>): AdamWState {
+    return this.opt.getState(named);
+  }
+
+  /** Restores a checkpoint's state: the next step continues the moments and the warmup where they were. */
+  setState(named: Map<string, tf.Variable>, state: AdamWState): void {
+    this.opt.setState(named, state);
+    this.steps = state.step;
   }
 
   dispose(): void {

@@ -76,6 +76,28 @@ describe('optimization job thread', () => {
     expect(JSON.parse(await readFile(path.join(done.outputDir!, 'adapter_config.json'), 'utf8')).peft_type).toBe('LORA');
   }, 60_000);
 
+  it('a redelivered GRPO job resumes from its checkpoint (weights + optimizer moments) and reproduces the same batches', async () => {
+    const spec = await specOf({
+      dataset: { uri: 'prompts.jsonl', format: 0 },
+      objective: { $case: 'grpo', value: { groupSize: 4, sampling: { maxNewTokens: 3 }, verifier: { json: '{"type":"regex","pattern":"[0-9]"}' } } },
+      training: { learningRate: 0.02, maxSteps: 6, batchSize: 3, seed: 2 },
+    }, { checkpointEvery: 2 });
+    const first = await run('grpo-resume', spec);
+    expect(first.filter((m) => m.type === 'checkpoint').map((m) => (m as { step: number }).step)).toEqual([2, 4]);
+    const second = await run('grpo-resume', spec);
+    expect((second.find((m) => m.type === 'ready') as Extract<JobThreadMessage, { type: 'ready' }>).resumedFrom).toBe(4);
+    const a = first.filter((m) => m.type === 'step') as Extract<JobThreadMessage, { type: 'step' }>[];
+    const b = second.filter((m) => m.type === 'step') as Extract<JobThreadMessage, { type: 'step' }>[];
+    expect(b.map((m) => m.step)).toEqual([5, 6]);
+    expect(a.some((m) => m.loss !== 0)).toBe(true);
+    for (const m of b) {
+      const twin = a.find((x) => x.step === m.step)!;
+      expect(m.metrics!.reward).toBe(twin.metrics!.reward); // the same prompts and samples
+      expect(m.loss).toBeCloseTo(twin.loss, 6); // from the same weights and optimizer state
+    }
+    expect(second.at(-1)!.type).toBe('done');
+  }, 60_000);
+
   it('a held-out file (options.eval_dataset) replaces the split: every row trains, eval_* on the file', async () => {
     await writeFile(path.join(home, 'held.jsonl'), '{"prompt":"1+1=","chosen":"2","rejected":"3 no"}\n{"prompt":"2+2=","chosen":"4","rejected":"5 no"}\n{"prompt":"3+1=","chosen":"4","rejected":"9 no"}\n');
     const spec = await specOf({ objective: { $case: 'dpo', value: { beta: 0.1, lossType: 0, labelSmoothing: 0 } } }, { evalDataset: { uri: 'held.jsonl', format: 0 } });

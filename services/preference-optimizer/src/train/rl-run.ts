@@ -1,8 +1,9 @@
 // The RL job's training (GRPO with a verifier, PPO with a reward model, best-of-N + SFT) through @tuneloop/rl, in
 // the job's own worker thread: generation runs here on the job's policy (the rollout service is not called).
 // Progress per generation batch with TRL names (reward, pass_rate, kl, clip_ratio, ...); checkpoints hold the
-// trainable weights. Resume restores those weights and runs the remaining batches; the optimizer moments, the
-// prompt order / sampling seeds (offset by the step) and PPO's value head and KL controller restart.
+// trainable weights, and for GRPO the optimizer's moments. Resume restores them and runs the remaining batches:
+// GRPO continues exactly (prompt order and sampling seeds replayed from the step); PPO's optimizer moments, value
+// head and KL controller restart, with prompt order / sampling seeds offset by the step.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,7 +12,7 @@ import { readCheckpoint, writeCheckpoint, type JobThreadInput, type JobThreadPos
 import { restoreWeights, weightsOf } from './weights.ts';
 import { parseSafetensors, RewardModel, REWARD_HEAD_NAME, tensorFromRaw, type CausalLM, type Tokenizer } from '@tuneloop/model';
 import { packSequences, TrainingDivergedError } from '@tuneloop/objectives';
-import { bestOfN, greedyPassAt1, trainGrpo, trainPpo, type RlPrompt } from '@tuneloop/rl';
+import { bestOfN, greedyPassAt1, PolicyOptimizer, resolveGrpoConfig, trainGrpo, trainPpo, type RlPrompt } from '@tuneloop/rl';
 import { createVerifier, type Verifier } from '@tuneloop/verifiers';
 import type { OptimizeJobSpec } from '../job-spec.ts';
 import { withStoreRetry } from '../policy.ts';
@@ -66,15 +67,19 @@ export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: Job
   const vars = [...named.values()];
   const losses: { step: number; loss: number }[] = [];
   let start = 0;
+  // GRPO's optimizer lives here so that checkpoints carry its moments: a resumed GRPO job continues exactly
+  const grpoConfig = spec.objective === 'grpo' ? { ...spec.grpo, steps: totalSteps, promptsPerStep: t.batchSize, lr: t.lr, weightDecay: t.weightDecay, clipNorm: t.maxGradNorm, seed: t.seed } : undefined;
+  const grpoOpt = grpoConfig ? new PolicyOptimizer(vars, resolveGrpoConfig(grpoConfig)) : undefined;
   const ck = spec.objective === 'best_of_n' ? undefined : await readCheckpoint<{ jobId: string; totalSteps: number; losses: typeof losses }>(input.checkpointDir);
   if (ck) {
     if (ck.meta.totalSteps !== totalSteps) throw new Error(`checkpoint ${input.checkpointDir}: was written for ${ck.meta.totalSteps} steps, this job has ${totalSteps}`);
     restoreWeights(named, ck.state.weights);
+    grpoOpt?.setState(named, ck.state.optimizer);
     start = ck.state.step;
     losses.push(...ck.meta.losses);
   }
   const save = async (step: number) => {
-    await writeCheckpoint(input.checkpointDir, { step, weights: weightsOf(named), optimizer: { step: 0, moments: new Map() } }, { jobId, totalSteps, losses });
+    await writeCheckpoint(input.checkpointDir, { step, weights: weightsOf(named), optimizer: grpoOpt ? grpoOpt.getState(named) : { step: 0, moments: new Map() } }, { jobId, totalSteps, losses });
     post({ type: 'checkpoint', step });
   };
   const maxNew = spec.grpo?.maxNewTokens ?? spec.ppo?.maxNewTokens ?? spec.bestOfN?.maxNewTokens ?? 8;
@@ -115,13 +120,14 @@ export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: Job
       post({ type: 'step', step: done, totalSteps, loss: metrics.loss, lr: t.lr, metrics: last });
       if (spec.checkpointEvery > 0 && done % spec.checkpointEvery === 0 && done < totalSteps) await save(done);
     };
-    // a resumed run draws fresh prompt orders and samples: the seed moves with the step it resumes from
+    // PPO: a resumed run draws fresh prompt orders and samples (the seed moves with the step it resumes from); GRPO
+    // replays its prompt order and sampling seeds from startStep with the restored optimizer
     const seed = t.seed + start * 7919;
     try {
-      if (spec.objective === 'grpo') {
+      if (grpoConfig && grpoOpt) {
         await trainGrpo({
           model: p.model, variables: vars, tokenizer: p.tokenizer, prompts, verifier: verifier!, reference,
-          config: { ...spec.grpo, steps: totalSteps - start, promptsPerStep: t.batchSize, lr: t.lr, weightDecay: t.weightDecay, clipNorm: t.maxGradNorm, seed },
+          config: grpoConfig, startStep: start, optimizer: grpoOpt,
           onStep: (m) => step({ ...m.metrics, step_seconds: m.seconds }),
         });
       } else if (spec.objective === 'ppo') {
@@ -159,6 +165,7 @@ export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: Job
     p.pm.setTraining(false);
     return { totalSteps, metrics: last, losses };
   } finally {
+    grpoOpt?.dispose();
     if (rm) {
       rm.rm.dispose();
       rm.trunk.dispose();
