@@ -15,5 +15,5 @@ export { trainGrpo, prepareGrpo } from './grpo-trainer.ts';
 export type { GrpoRun, GrpoStepMetrics } from './grpo-trainer.ts';
 export { bestOfN } from './best-of-n.ts';
 export type { BestOfNConfig, BestOfNRun, BestOfNResult } from './best-of-n.ts';
-export { trainPpo } from './ppo-trainer.ts';
+export { trainPpo, ppoValueHead, ppoOptimizer } from './ppo-trainer.ts';
 export type { PpoConfig, PpoRun, PpoStepMetrics } from './ppo-trainer.ts';

@@ -9,7 +9,7 @@ import { heldOutAdditions, takeArith } from '@tuneloop/datasets';
 import { evaluateRewardModel, scoreResponses, trainRewardModel } from '@tuneloop/objectives';
 import { encodePrompts } from './prompts.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { trainPpo } from './ppo-trainer.ts';
+import { ppoOptimizer, ppoValueHead, trainPpo } from './ppo-trainer.ts';
 
 let tok: Tokenizer;
 beforeAll(async () => {
@@ -72,6 +72,46 @@ describe('PPO', () => {
     valueHead.dispose();
     model.dispose();
     reference.dispose();
+  });
+
+  it('resumes exactly: 3 batches, a checkpoint (weights, value head, optimizer, KL coefficient), 3 more == 6 uninterrupted', async () => {
+    const prompts = takeArith({ seed: 3, textFraction: 0 }, 40).map((e) => ({ prompt: e.prompt }));
+    const config = { steps: 6, promptsPerStep: 8, ppoEpochs: 2, lr: 1e-2, maxNewTokens: 3, klCoef: 0.05, klTarget: 1, klHorizon: 10, seed: 4 };
+    const setup = () => {
+      const model = tinyModel(5);
+      const reference = frozenCopy(model);
+      const vars = model.trainableVariables();
+      const valueHead = ppoValueHead(model, config.seed);
+      // stable names, as a job's checkpoint keys them
+      const named = new Map([...vars.map((v, i) => [`w${i}`, v] as const), ['value_head', valueHead.head as tf.Variable] as const]);
+      return { model, reference, vars, valueHead, named, optimizer: ppoOptimizer(vars, valueHead, config) };
+    };
+    const snapshot = (named: Map<string, tf.Variable>) => new Map([...named].map(([k, v]) => [k, v.dataSync().slice()]));
+    const a = setup();
+    const full = await trainPpo({ model: a.model, reference: a.reference, variables: a.vars, tokenizer: tok, prompts, score: digits, config, valueHead: a.valueHead, optimizer: a.optimizer });
+    const b = setup();
+    const part = await trainPpo({ model: b.model, reference: b.reference, variables: b.vars, tokenizer: tok, prompts, score: digits, config, valueHead: b.valueHead, optimizer: b.optimizer, onStep: (m) => m.step < 2 });
+    const ck = { weights: snapshot(b.named), optimizer: b.optimizer.getState(b.named), klCoef: part.history.at(-1)!.nextKlCoef };
+    const c = setup();
+    for (const [k, v] of c.named) v.assign(tf.tensor(ck.weights.get(k)!, v.shape));
+    c.optimizer.setState(c.named, ck.optimizer);
+    const rest = await trainPpo({ model: c.model, reference: c.reference, variables: c.vars, tokenizer: tok, prompts, score: digits, config, valueHead: c.valueHead, optimizer: c.optimizer, startStep: 3, klCoef: ck.klCoef });
+    expect(rest.history.map((h) => h.step)).toEqual([3, 4, 5]);
+    expect(full.history.at(-1)!.metrics.kl_coef).not.toBe(0.05); // the adaptive coefficient moved: its state matters
+    for (let i = 0; i < 3; i++) {
+      expect(rest.history[i].metrics.score).toBe(full.history[3 + i].metrics.score);
+      expect(rest.history[i].metrics.kl_coef).toBeCloseTo(full.history[3 + i].metrics.kl_coef, 12);
+      expect(rest.history[i].metrics.loss).toBeCloseTo(full.history[3 + i].metrics.loss, 5);
+    }
+    const want = snapshot(a.named);
+    const got = snapshot(c.named);
+    for (const [k, v] of want) expect(got.get(k)).toEqual(v);
+    for (const x of [a, b, c]) {
+      x.optimizer.dispose();
+      x.valueHead.dispose();
+      x.model.dispose();
+      x.reference.dispose();
+    }
   });
 
   it('with a trained reward model: held-out RM score of greedy completions rises, KL per sequence under its target', async () => {

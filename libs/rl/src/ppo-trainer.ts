@@ -44,10 +44,22 @@ export interface PpoRun {
   /** A frozen reference policy; default: `model` with its adapters disabled (required when it has none). */
   reference?: CausalLM;
   onStep?: (m: PpoStepMetrics) => void | boolean | Promise<void | boolean>;
+  /**
+   * Resume: rollout batches already done (`config.steps` stays the total); the prompt order of the skipped batches
+   * is replayed and sampling seeds follow the batch index. For an exact continuation pass also the checkpoint's
+   * `valueHead` (caller-owned, on `model`), `optimizer` (over `[...variables, valueHead.head]`, restored with
+   * setState) and `klCoef` (the controller's coefficient after the last batch done: `nextKlCoef`).
+   */
+  startStep?: number;
+  valueHead?: RewardModel;
+  optimizer?: PolicyOptimizer;
+  klCoef?: number;
 }
 
 export interface PpoStepMetrics {
   step: number;
+  /** the KL controller's coefficient for the next batch (what a checkpoint keeps) */
+  nextKlCoef: number;
   metrics: { score: number; kl: number; kl_coef: number; loss: number; 'loss/policy_avg': number; 'loss/value_avg': number; 'policy/clipfrac_avg': number; 'val/clipfrac_avg': number };
 }
 
@@ -72,25 +84,33 @@ export async function trainPpo(run: PpoRun): Promise<{ history: PpoStepMetrics[]
   const epochs = int('ppoEpochs', c.ppoEpochs, 4, 1);
   const maxNew = int('maxNewTokens', c.maxNewTokens, 8, 1);
   if (c.klTarget !== undefined && !(c.klTarget > 0)) throw new RlInputError('klTarget', `must be > 0, got ${c.klTarget}`);
+  const start = run.startStep ?? 0;
+  if (!Number.isInteger(start) || start < 0 || start > steps) throw new RlInputError('startStep', `must be an integer in 0..${steps}, got ${run.startStep}`);
+  const initKlCoef = run.klCoef ?? c.klCoef ?? 0.3;
   const ctl: KlController = c.klTarget !== undefined
-    ? new AdaptiveKlController({ initKlCoef: c.klCoef ?? 0.3, target: c.klTarget, horizon: c.klHorizon ?? 100 })
-    : new FixedKlController(c.klCoef ?? 0.3);
+    ? new AdaptiveKlController({ initKlCoef, target: c.klTarget, horizon: c.klHorizon ?? 100 })
+    : new FixedKlController(initKlCoef);
   requireReference(run.model, run.reference, 'the per-token KL penalty is to the reference');
   const tok = run.tokenizer;
   const ids = encodePrompts(tok, run.model.config, run.prompts, maxNew);
-  const head = new RewardModel(run.model, { seed: (c.seed ?? 0) + 17 });
-  const opt = new PolicyOptimizer([...run.variables, head.head], { lr: c.lr ?? 3e-4, clipNorm: 1, weightDecay: 0 });
+  const head = run.valueHead ?? ppoValueHead(run.model, c.seed ?? 0);
+  const opt = run.optimizer ?? ppoOptimizer(run.variables, head, c);
   const rng = createRng(c.seed ?? 0);
   const pad = tok.padTokenId ?? 0;
   let order: number[] = [];
   const history: PpoStepMetrics[] = [];
+  const nextIdx = (): number[] => {
+    const idx: number[] = [];
+    while (idx.length < P) {
+      if (order.length === 0) order = rng.shuffle(ids.map((_, i) => i));
+      idx.push(order.pop() as number);
+    }
+    return idx;
+  };
+  for (let step = 0; step < start; step++) nextIdx(); // the skipped batches' draws
   try {
-    for (let step = 0; step < steps; step++) {
-      const idx: number[] = [];
-      while (idx.length < P) {
-        if (order.length === 0) order = rng.shuffle(ids.map((_, i) => i));
-        idx.push(order.pop() as number);
-      }
+    for (let step = start; step < steps; step++) {
+      const idx = nextIdx();
       const rollouts = sampleGroups(run.model, tok, idx.map((i) => ids[i]), { groupSize: 1, maxNewTokens: maxNew, temperature: c.temperature ?? 1, seed: (c.seed ?? 0) * 1_000_003 + step * P });
       const scores = await run.score(idx.map((i) => run.prompts[i].prompt), rollouts.map((r) => r.text));
       const batch = buildLogprobBatch(rollouts.map((r) => r.promptIds), rollouts.map((r) => r.tokens), pad, 'right');
@@ -129,6 +149,7 @@ export async function trainPpo(run: PpoRun): Promise<{ history: PpoStepMetrics[]
       ctl.update(Math.max(0, klSeq), P);
       const m: PpoStepMetrics = {
         step,
+        nextKlCoef: ctl.value,
         metrics: {
           score: scores.reduce((a, b) => a + b, 0) / scores.length, kl: klSeq, kl_coef: klCoef, loss: sums.loss / epochs,
           'loss/policy_avg': sums.pg / epochs, 'loss/value_avg': sums.vf / epochs, 'policy/clipfrac_avg': sums.pgc / epochs, 'val/clipfrac_avg': sums.vfc / epochs,
@@ -138,7 +159,17 @@ export async function trainPpo(run: PpoRun): Promise<{ history: PpoStepMetrics[]
       if ((await run.onStep?.(m)) === false) break;
     }
   } finally {
-    opt.dispose();
+    if (!run.optimizer) opt.dispose();
   }
   return { history, valueHead: head };
+}
+
+/** PPO's value head on the policy trunk (seeded as trainPpo seeds its own), for a caller that checkpoints it. */
+export function ppoValueHead(model: CausalLM, seed: number): RewardModel {
+  return new RewardModel(model, { seed: seed + 17 });
+}
+
+/** The optimizer trainPpo uses (policy variables + the value head), for a caller that checkpoints its state. */
+export function ppoOptimizer(variables: tf.Variable[], head: RewardModel, c: Pick<PpoConfig, 'lr'>): PolicyOptimizer {
+  return new PolicyOptimizer([...variables, head.head], { lr: c.lr ?? 3e-4, clipNorm: 1, weightDecay: 0 });
 }

@@ -145,6 +145,30 @@ describe('optimization job thread', () => {
     expect(ms.at(-1)!.type).toBe('done');
   }, 60_000);
 
+  it('a redelivered PPO job resumes from its checkpoint (weights, value head, optimizer, KL coefficient) and reproduces the same batches', async () => {
+    const spec = await specOf({
+      dataset: { uri: 'prompts.jsonl', format: 5 },
+      objective: { $case: 'ppo', value: { rewardModel: { name: 'tiny-rm', version: '' }, initKlCoef: 0.05, targetKl: 1, klHorizon: 10, ppoEpochs: 2, sampling: { maxNewTokens: 3 } } },
+      training: { learningRate: 0.01, maxSteps: 6, batchSize: 4, seed: 1 },
+    }, { checkpointEvery: 2 });
+    const first = await run('ppo-resume', spec);
+    expect(first.filter((m) => m.type === 'checkpoint').map((m) => (m as { step: number }).step)).toEqual([2, 4]);
+    const second = await run('ppo-resume', spec);
+    expect((second.find((m) => m.type === 'ready') as Extract<JobThreadMessage, { type: 'ready' }>).resumedFrom).toBe(4);
+    const a = first.filter((m) => m.type === 'step') as Extract<JobThreadMessage, { type: 'step' }>[];
+    const b = second.filter((m) => m.type === 'step') as Extract<JobThreadMessage, { type: 'step' }>[];
+    expect(b.map((m) => m.step)).toEqual([5, 6]);
+    expect(a.at(-1)!.metrics!.kl_coef).not.toBe(0.05); // the adaptive coefficient moved: the checkpoint must carry it
+    for (const m of b) {
+      const twin = a.find((x) => x.step === m.step)!;
+      expect(m.metrics!.reward).toBe(twin.metrics!.reward);
+      expect(m.metrics!.kl_coef).toBeCloseTo(twin.metrics!.kl_coef, 10);
+      expect(m.loss).toBeCloseTo(twin.loss, 5);
+      expect(m.metrics!['loss/value_avg']).toBeCloseTo(twin.metrics!['loss/value_avg'], 5); // the value head came back too
+    }
+    expect(second.at(-1)!.type).toBe('done');
+  }, 60_000);
+
   it('GRPO with a reward_model verifier scores groups with the reward-model folder', async () => {
     const spec = await specOf({
       dataset: { uri: 'prompts.jsonl', format: 5 },

@@ -1,9 +1,9 @@
 // The RL job's training (GRPO with a verifier, PPO with a reward model, best-of-N + SFT) through @tuneloop/rl, in
 // the job's own worker thread: generation runs here on the job's policy (the rollout service is not called).
 // Progress per generation batch with TRL names (reward, pass_rate, kl, clip_ratio, ...); checkpoints hold the
-// trainable weights, and for GRPO the optimizer's moments. Resume restores them and runs the remaining batches:
-// GRPO continues exactly (prompt order and sampling seeds replayed from the step); PPO's optimizer moments, value
-// head and KL controller restart, with prompt order / sampling seeds offset by the step.
+// trainable weights and the optimizer's moments (PPO: with its value head and KL coefficient). Resume restores them
+// and runs the remaining batches exactly as the first attempt would have (prompt order and sampling seeds replayed
+// from the step). best-of-N is not checkpointed.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -12,7 +12,7 @@ import { readCheckpoint, writeCheckpoint, type JobThreadInput, type JobThreadPos
 import { restoreWeights, weightsOf } from './weights.ts';
 import { parseSafetensors, RewardModel, REWARD_HEAD_NAME, tensorFromRaw, type CausalLM, type Tokenizer } from '@tuneloop/model';
 import { packSequences, TrainingDivergedError } from '@tuneloop/objectives';
-import { bestOfN, greedyPassAt1, PolicyOptimizer, resolveGrpoConfig, trainGrpo, trainPpo, type RlPrompt } from '@tuneloop/rl';
+import { bestOfN, greedyPassAt1, PolicyOptimizer, ppoOptimizer, ppoValueHead, resolveGrpoConfig, trainGrpo, trainPpo, type RlPrompt } from '@tuneloop/rl';
 import { createVerifier, type Verifier } from '@tuneloop/verifiers';
 import type { OptimizeJobSpec } from '../job-spec.ts';
 import { withStoreRetry } from '../policy.ts';
@@ -56,6 +56,9 @@ function rmScorer(rm: RewardModel, tok: Tokenizer) {
   };
 }
 
+/** The checkpoint name of PPO's value head (not a policy tensor, so it cannot clash with one). */
+const PPO_VALUE_HEAD = 'ppo.value_head.weight';
+
 export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: JobThreadPost, p: PolicyCtx, reference?: CausalLM): Promise<RlOutcome> {
   const { spec, home, jobId } = input;
   const t = spec.training;
@@ -67,19 +70,26 @@ export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: Job
   const vars = [...named.values()];
   const losses: { step: number; loss: number }[] = [];
   let start = 0;
-  // GRPO's optimizer lives here so that checkpoints carry its moments: a resumed GRPO job continues exactly
+  // The optimizer (and PPO's value head and KL coefficient) live here so that checkpoints carry them: a resumed GRPO
+  // or PPO job continues exactly (the trainers replay prompt order and sampling seeds from the step)
   const grpoConfig = spec.objective === 'grpo' ? { ...spec.grpo, steps: totalSteps, promptsPerStep: t.batchSize, lr: t.lr, weightDecay: t.weightDecay, clipNorm: t.maxGradNorm, seed: t.seed } : undefined;
-  const grpoOpt = grpoConfig ? new PolicyOptimizer(vars, resolveGrpoConfig(grpoConfig)) : undefined;
-  const ck = spec.objective === 'best_of_n' ? undefined : await readCheckpoint<{ jobId: string; totalSteps: number; losses: typeof losses }>(input.checkpointDir);
+  const ppoConfig = spec.objective === 'ppo' ? { ...spec.ppo, steps: totalSteps, promptsPerStep: t.batchSize, lr: t.lr, seed: t.seed } : undefined;
+  const valueHead = ppoConfig ? ppoValueHead(p.model, t.seed) : undefined;
+  const opt = grpoConfig ? new PolicyOptimizer(vars, resolveGrpoConfig(grpoConfig)) : ppoConfig && valueHead ? ppoOptimizer(vars, valueHead, ppoConfig) : undefined;
+  // checkpointed tensors: the policy's trainable ones, plus PPO's value head
+  const ckNamed = valueHead ? new Map([...named, [PPO_VALUE_HEAD, valueHead.head as tf.Variable]]) : named;
+  let klCoef: number | undefined;
+  const ck = spec.objective === 'best_of_n' ? undefined : await readCheckpoint<{ jobId: string; totalSteps: number; losses: typeof losses; klCoef?: number }>(input.checkpointDir);
   if (ck) {
     if (ck.meta.totalSteps !== totalSteps) throw new Error(`checkpoint ${input.checkpointDir}: was written for ${ck.meta.totalSteps} steps, this job has ${totalSteps}`);
-    restoreWeights(named, ck.state.weights);
-    grpoOpt?.setState(named, ck.state.optimizer);
+    restoreWeights(ckNamed, ck.state.weights);
+    opt?.setState(ckNamed, ck.state.optimizer);
+    klCoef = ck.meta.klCoef;
     start = ck.state.step;
     losses.push(...ck.meta.losses);
   }
   const save = async (step: number) => {
-    await writeCheckpoint(input.checkpointDir, { step, weights: weightsOf(named), optimizer: grpoOpt ? grpoOpt.getState(named) : { step: 0, moments: new Map() } }, { jobId, totalSteps, losses });
+    await writeCheckpoint(input.checkpointDir, { step, weights: weightsOf(ckNamed), optimizer: opt ? opt.getState(ckNamed) : { step: 0, moments: new Map() } }, { jobId, totalSteps, losses, ...(klCoef === undefined ? {} : { klCoef }) });
     post({ type: 'checkpoint', step });
   };
   const maxNew = spec.grpo?.maxNewTokens ?? spec.ppo?.maxNewTokens ?? spec.bestOfN?.maxNewTokens ?? 8;
@@ -120,28 +130,27 @@ export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: Job
       post({ type: 'step', step: done, totalSteps, loss: metrics.loss, lr: t.lr, metrics: last });
       if (spec.checkpointEvery > 0 && done % spec.checkpointEvery === 0 && done < totalSteps) await save(done);
     };
-    // PPO: a resumed run draws fresh prompt orders and samples (the seed moves with the step it resumes from); GRPO
-    // replays its prompt order and sampling seeds from startStep with the restored optimizer
-    const seed = t.seed + start * 7919;
     try {
-      if (grpoConfig && grpoOpt) {
+      if (grpoConfig && opt) {
         await trainGrpo({
           model: p.model, variables: vars, tokenizer: p.tokenizer, prompts, verifier: verifier!, reference,
-          config: grpoConfig, startStep: start, optimizer: grpoOpt,
+          config: grpoConfig, startStep: start, optimizer: opt,
           onStep: (m) => step({ ...m.metrics, step_seconds: m.seconds }),
         });
-      } else if (spec.objective === 'ppo') {
+      } else if (ppoConfig && valueHead && opt) {
         const score = rmScorer(rm!.rm, rm!.tokenizer);
-        const { valueHead } = await trainPpo({
+        await trainPpo({
           model: p.model, variables: vars, tokenizer: p.tokenizer, prompts, score,
-          config: { ...spec.ppo, steps: totalSteps - start, promptsPerStep: t.batchSize, lr: t.lr, seed },
-          onStep: (m) => step({ ...m.metrics, reward: m.metrics.score, clip_ratio: m.metrics['policy/clipfrac_avg'] }),
+          config: ppoConfig, startStep: start, valueHead, optimizer: opt, klCoef,
+          onStep: (m) => {
+            klCoef = m.nextKlCoef;
+            return step({ ...m.metrics, reward: m.metrics.score, clip_ratio: m.metrics['policy/clipfrac_avg'] });
+          },
         });
-        valueHead.dispose();
       } else {
         const r = await bestOfN({
           model: p.model, variables: vars, tokenizer: p.tokenizer, prompts, verifier: verifier!,
-          config: { ...spec.bestOfN!, sftSteps: totalSteps, batchSize: t.batchSize, lr: t.lr, seed },
+          config: { ...spec.bestOfN!, sftSteps: totalSteps, batchSize: t.batchSize, lr: t.lr, seed: t.seed },
           // SFT steps on the winners: synchronous callback, no checkpoints (sampling would be redone on a resume)
           onStep: (s) => {
             done++;
@@ -165,7 +174,8 @@ export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: Job
     p.pm.setTraining(false);
     return { totalSteps, metrics: last, losses };
   } finally {
-    grpoOpt?.dispose();
+    opt?.dispose();
+    valueHead?.dispose();
     if (rm) {
       rm.rm.dispose();
       rm.trunk.dispose();
