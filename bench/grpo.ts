@@ -1,10 +1,11 @@
 // GRPO learning table (issue 7): greedy pass@1 (numeric verifier) on the held-out 2-digit additions before and
-// after GRPO with a LoRA policy on an SFT'd tiny arith model, one row per seed, with the per-step log (reward,
-// pass rate, KL, clip ratio). JSON under bench/results/ and a Markdown table on stdout.
-//   npx tsx bench/grpo.ts [--base DIR] [--seeds 1,2,3] [--steps 40] [--prompts 16] [--group 8] [--lr 3e-4]
-//        [--iterations 2] [--loss dapo] [--beta 0] [--warmup 0] [--temperature 1] [--peft lora|full] [--eval 828]
+// after GRPO on an SFT'd tiny arith model, one row per seed, with the per-step log (reward, pass rate, KL, clip
+// ratio). JSON under bench/results/ and a Markdown table on stdout. Defaults = the measured recipe (libs/rl
+// README): full fine-tuning against a frozen copy, lr 1e-5, 250 batches of 16 prompts x 8 samples.
+//   npx tsx bench/grpo.ts [--base DIR] [--seeds 1,2,3] [--steps 250] [--prompts 16] [--group 8] [--lr 1e-5]
+//        [--iterations 2] [--loss dapo] [--beta 0] [--warmup 0] [--temperature 1] [--peft full|lora] [--eval 828]
 //        [--task two-digit|one-digit] [--scale group|batch|none] [--epsilon-high E] [--rank 8] [--alpha 16] [--clip-norm 1] [--verifier JSON (training reward; evaluation stays exact numeric)]
-//        [--eval-every N (greedy pass@1 on the first 300 held-out and 300 GRPO prompts every N batches: the learning curve)]
+//        [--eval-every N (greedy pass@1 on the held-out prompts and 300 GRPO prompts every N batches: the learning curve)]
 // The base ("the SFT'd tiny model"): the default pretrain recipe stopped early, which is supervised training on
 // the task with room left: `tuneloop pretrain --task arith --steps 800 --out .tuneloop/models/tiny-arith-800`
 // (held-out exact match 22.6%; the full 1200-step recipe reaches 95%, too close to the ceiling for +15 points).
@@ -28,17 +29,17 @@ for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replac
 const home = process.env.TUNELOOP_HOME || '.tuneloop';
 const base = args.get('base') ?? path.join(home, 'models', 'tiny-arith-800');
 const seeds = (args.get('seeds') ?? args.get('seed') ?? '1,2,3').split(',').map(Number);
-const steps = Number(args.get('steps') ?? 40);
+const steps = Number(args.get('steps') ?? 250);
 const promptsPerStep = Number(args.get('prompts') ?? 16);
 const groupSize = Number(args.get('group') ?? 8);
-const lr = Number(args.get('lr') ?? 3e-4);
+const lr = Number(args.get('lr') ?? 1e-5);
 const nEval = Number(args.get('eval') ?? 828);
 const numIterations = Number(args.get('iterations') ?? 2);
 const lossType = (args.get('loss') ?? 'dapo') as GrpoLossType;
 const beta = Number(args.get('beta') ?? 0);
 const warmupSteps = Number(args.get('warmup') ?? 0);
 const temperature = Number(args.get('temperature') ?? 1);
-const peft = args.get('peft') ?? 'lora';
+const peft = args.get('peft') ?? 'full';
 const task = args.get('task') ?? 'two-digit';
 const scaleRewards = (args.get('scale') ?? 'group') as GrpoScaleRewards;
 const epsilonHigh = args.has('epsilon-high') ? Number(args.get('epsilon-high')) : undefined;
@@ -83,7 +84,7 @@ for (const seed of seeds) {
     const lora = getPeftMethod('lora');
     variables = lora.apply(model, lora.parseConfig({ r: rank, lora_alpha: alpha, target_modules: 'all-linear' }), { seed }).trainableVariables();
   }
-  const curve: { batch: number; heldOut300: number; grpoPrompts300: number }[] = [];
+  const curve: { batch: number; heldOut: number; grpoPrompts300: number }[] = [];
   const started = performance.now();
   const log: GrpoStepMetrics[] = await trainGrpo({
     model, variables, reference, tokenizer: tok, prompts: trainPrompts, verifier: trainVerifier,
@@ -92,9 +93,9 @@ for (const seed of seeds) {
       const x = m.metrics;
       process.stderr.write(`seed ${seed} step ${m.step} reward ${x.reward.toFixed(3)} pass ${x.pass_rate.toFixed(3)} kl ${x.kl.toFixed(4)} clip ${x.clip_ratio.toFixed(3)} ${m.seconds.toFixed(1)}s\n`);
       if (evalEvery > 0 && (m.step + 1) % evalEvery === 0) {
-        const [h, t] = [await greedyPassAt1(model, tok, evalPrompts.slice(0, 300), verifier, evalOpts), await greedyPassAt1(model, tok, trainPrompts.slice(0, 300), verifier, evalOpts)];
-        curve.push({ batch: m.step + 1, heldOut300: h.passAt1, grpoPrompts300: t.passAt1 });
-        process.stderr.write(`seed ${seed} after ${m.step + 1} batches: held-out(300) ${pct(h.passAt1)} grpo-prompts(300) ${pct(t.passAt1)}\n`);
+        const [h, t] = [await greedyPassAt1(model, tok, evalPrompts, verifier, evalOpts), await greedyPassAt1(model, tok, trainPrompts.slice(0, 300), verifier, evalOpts)];
+        curve.push({ batch: m.step + 1, heldOut: h.passAt1, grpoPrompts300: t.passAt1 });
+        process.stderr.write(`seed ${seed} after ${m.step + 1} batches: held-out (${h.count}) ${pct(h.passAt1)} grpo-prompts(300) ${pct(t.passAt1)}\n`);
       }
     },
   });
