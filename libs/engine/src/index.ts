@@ -2,6 +2,7 @@
 export { initBackend, describeBackends, backendFromEnv, registerGradients, BACKEND_NAMES } from './backend.ts';
 export type { BackendName, BackendInfo, InitBackendOptions } from './backend.ts';
 export { createRng } from './rng.ts';
+export { batchSampler } from './batch-order.ts';
 export type { Rng } from './rng.ts';
 export { measureTensorGrowth, assertNoTensorGrowth } from './memory.ts';
 export type { TensorGrowth } from './memory.ts';

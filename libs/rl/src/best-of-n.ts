@@ -1,7 +1,7 @@
 // Best-of-N rejection sampling (RSO-style; Llama 2 "rejection sampling fine-tuning", Touvron et al. 2023
 // Sec. 3.2.3): sample N completions per prompt, keep the best by verifier score (optionally only when it
 // reaches a threshold), then supervised fine-tuning (token-mean NLL) of the policy on the winners.
-import { createRng } from '@tuneloop/engine';
+import { batchSampler, createRng } from '@tuneloop/engine';
 import { buildLogprobBatch, sequenceLogprobs, type CausalLM, type Tokenizer } from '@tuneloop/model';
 import { sftLoss } from '@tuneloop/objectives';
 import { createVerifier, type Verifier, type VerifierSpec } from '@tuneloop/verifiers';
@@ -73,16 +73,10 @@ export async function bestOfN(run: BestOfNRun): Promise<BestOfNResult> {
   const result: BestOfNResult = { kept: winners.length, meanBestScore: bestSum / ids.length, meanScore: allSum / (ids.length * c.n), losses: [] };
   if (winners.length === 0) return result;
   const opt = new PolicyOptimizer(run.variables, { lr: c.lr ?? 2e-3, clipNorm: 1, weightDecay: 0 });
-  const rng = createRng(c.seed ?? 0);
-  const bs = Math.min(c.batchSize ?? 16, winners.length);
-  let order: number[] = [];
+  const nextPick = batchSampler(createRng(c.seed ?? 0), winners.length, Math.min(c.batchSize ?? 16, winners.length));
   try {
     for (let step = 0; step < c.sftSteps; step++) {
-      const pick: number[] = [];
-      while (pick.length < bs) {
-        if (order.length === 0) order = rng.shuffle(winners.map((_, i) => i));
-        pick.push(order.pop() as number);
-      }
+      const pick = nextPick();
       const batch = buildLogprobBatch(pick.map((i) => winners[i].prompt), pick.map((i) => winners[i].completion), tok.padTokenId ?? 0);
       const r = opt.step(() => {
         const { logprobs, mask } = sequenceLogprobs(run.model, batch);

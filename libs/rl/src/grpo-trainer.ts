@@ -3,7 +3,7 @@
 // keep the sampling policy's per-token log-probs (old) and the reference's, then numIterations clipped
 // policy-ratio steps on the batch. Metrics per batch use TRL's names (reward, reward_std, kl, clip_ratio).
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng } from '@tuneloop/engine';
+import { batchSampler, createRng } from '@tuneloop/engine';
 import { buildLogprobBatch, sequenceLogprobs, type CausalLM, type Tokenizer } from '@tuneloop/model';
 import { grpoAdvantages, grpoLoss, maskTruncatedCompletions } from '@tuneloop/objectives';
 import { createVerifier, type Verifier, type VerifierSpec } from '@tuneloop/verifiers';
@@ -73,20 +73,11 @@ export async function trainGrpo(run: GrpoRun): Promise<GrpoStepMetrics[]> {
   const { config: c, verifier, promptIds } = prepareGrpo(run);
   const { model, tokenizer: tok } = run;
   const pad = tok.padTokenId ?? 0;
-  const rng = createRng(c.seed);
   const start = run.startStep ?? 0;
   if (!Number.isInteger(start) || start < 0 || start > c.steps) throw new RlInputError('startStep', `must be an integer in 0..${c.steps}, got ${run.startStep}`);
   const opt = run.optimizer ?? new PolicyOptimizer(run.variables, c);
   const history: GrpoStepMetrics[] = [];
-  let order: number[] = [];
-  const nextPrompts = (): number[] => {
-    const out: number[] = [];
-    while (out.length < c.promptsPerStep) {
-      if (order.length === 0) order = rng.shuffle(promptIds.map((_, i) => i));
-      out.push(order.pop() as number);
-    }
-    return out;
-  };
+  const nextPrompts = batchSampler(createRng(c.seed), promptIds.length, c.promptsPerStep);
   for (let step = 0; step < start; step++) nextPrompts(); // the skipped batches' draws
   try {
     for (let step = start; step < c.steps; step++) {

@@ -6,7 +6,7 @@
 // with its adapters disabled, or a given frozen copy (full fine-tuning). The KL coefficient is fixed or adaptive
 // (target, horizon).
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng } from '@tuneloop/engine';
+import { batchSampler, createRng } from '@tuneloop/engine';
 import { buildLogprobBatch, RewardModel, sequenceLogprobs, type CausalLM, type LogprobBatch, type Tokenizer } from '@tuneloop/model';
 import { AdaptiveKlController, FixedKlController, gae, ppoLoss, ppoRewards, whiten, type KlController } from '@tuneloop/objectives';
 import { RlInputError } from './errors.ts';
@@ -95,18 +95,9 @@ export async function trainPpo(run: PpoRun): Promise<{ history: PpoStepMetrics[]
   const ids = encodePrompts(tok, run.model.config, run.prompts, maxNew);
   const head = run.valueHead ?? ppoValueHead(run.model, c.seed ?? 0);
   const opt = run.optimizer ?? ppoOptimizer(run.variables, head, c);
-  const rng = createRng(c.seed ?? 0);
   const pad = tok.padTokenId ?? 0;
-  let order: number[] = [];
   const history: PpoStepMetrics[] = [];
-  const nextIdx = (): number[] => {
-    const idx: number[] = [];
-    while (idx.length < P) {
-      if (order.length === 0) order = rng.shuffle(ids.map((_, i) => i));
-      idx.push(order.pop() as number);
-    }
-    return idx;
-  };
+  const nextIdx = batchSampler(createRng(c.seed ?? 0), ids.length, P);
   for (let step = 0; step < start; step++) nextIdx(); // the skipped batches' draws
   try {
     for (let step = start; step < steps; step++) {

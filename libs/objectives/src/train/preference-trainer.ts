@@ -2,7 +2,7 @@
 // from @tuneloop/objectives, with reference log-probs computed once per example (adapters disabled) and
 // cached, TRL-named metrics per step, and the held-out evaluation (implicit-reward accuracy, win rate).
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng } from '@tuneloop/engine';
+import { batchSampler, createRng } from '@tuneloop/engine';
 import { buildLogprobBatch, sequenceLogprobs, type CausalLM, type Tokenizer } from '@tuneloop/model';
 import { dpoLoss } from '../dpo/index.ts';
 import { orpoLoss } from '../orpo/index.ts';
@@ -122,17 +122,7 @@ export function preferenceBatchLoss(model: CausalLM, c: ResolvedPreferenceConfig
 export async function trainPreference(run: PreferenceRun, prepared = preparePreferenceRun(run)): Promise<StepMetrics[]> {
   const { config: c, pairs, unpaired, ref, klPartner } = prepared;
   const pad = run.tokenizer.padTokenId ?? 0;
-  const rng = createRng(c.seed);
-  const n = c.method === 'kto' ? unpaired.length : pairs.length;
-  let order: number[] = [];
-  const nextIdx = (): number[] => {
-    const out: number[] = [];
-    while (out.length < c.batchSize) {
-      if (order.length === 0) order = rng.shuffle(Array.from({ length: n }, (_, i) => i));
-      out.push(order.pop() as number);
-    }
-    return out;
-  };
+  const nextIdx = batchSampler(createRng(c.seed), c.method === 'kto' ? unpaired.length : pairs.length, c.batchSize);
   const lossAt = () => {
     const idx = nextIdx();
     const sides =

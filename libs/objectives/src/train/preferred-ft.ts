@@ -5,7 +5,7 @@
 // the true reference distribution which is unavailable, and pi_ref used by DPO"). The preference run then starts
 // from this model, as policy and as reference. Loss: the token mean of the chosen responses' negative log-probs.
 import type * as tf from '@tensorflow/tfjs-core';
-import { createRng } from '@tuneloop/engine';
+import { batchSampler, createRng } from '@tuneloop/engine';
 import { buildLogprobBatch, sequenceLogprobs, type CausalLM, type Tokenizer } from '@tuneloop/model';
 import { sftLoss } from '../sft/index.ts';
 import { ObjectiveInputError } from '../util/errors.ts';
@@ -39,14 +39,9 @@ export async function trainPreferredFt(run: PreferredFtRun): Promise<StepMetrics
   if (!Number.isInteger(c.seed)) throw new ObjectiveInputError('seed', `must be an integer, got ${c.seed}`);
   const enc = encodePairs(run.tokenizer, run.pairs, { maxLength: c.maxLength });
   const pad = run.tokenizer.padTokenId ?? 0;
-  const rng = createRng(c.seed);
-  let order: number[] = [];
+  const nextIdx = batchSampler(createRng(c.seed), enc.length, c.batchSize);
   const lossAt = () => {
-    const idx: number[] = [];
-    while (idx.length < c.batchSize) {
-      if (order.length === 0) order = rng.shuffle(enc.map((_, i) => i));
-      idx.push(order.pop() as number);
-    }
+    const idx = nextIdx();
     const batch = buildLogprobBatch(idx.map((i) => enc[i].prompt), idx.map((i) => enc[i].chosen), pad);
     const { logprobs, mask } = sequenceLogprobs(run.model, batch);
     return { loss: sftLoss({ logps: logprobs, mask }).loss, metrics: {} };

@@ -1,7 +1,7 @@
 // Trains a reward model (transformer trunk + scalar head) on preference pairs with the Bradley-Terry loss
 // (optional per-pair margin, optional reward centering), and evaluates pairwise accuracy. InstructGPT Eq. 1.
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, type AdamW } from '@tuneloop/engine';
+import { batchSampler, createRng, type AdamW } from '@tuneloop/engine';
 import type { RewardModel, Tokenizer } from '@tuneloop/model';
 import { bradleyTerryLoss } from '../bradley-terry/index.ts';
 import { ObjectiveInputError } from '../util/errors.ts';
@@ -101,16 +101,8 @@ export async function trainRewardModel(
 ): Promise<StepMetrics[]> {
   validateRewardConfig(cfg);
   const enc = encodePairs(tok, pairs, { maxLength: cfg.maxLength });
-  const rng = createRng(cfg.seed);
-  let order: number[] = [];
-  const nextBatch = (): EncodedPair[] => {
-    const out: EncodedPair[] = [];
-    while (out.length < cfg.batchSize) {
-      if (order.length === 0) order = rng.shuffle(enc.map((_, i) => i));
-      out.push(enc[order.pop() as number]);
-    }
-    return out;
-  };
+  const nextIdx = batchSampler(createRng(cfg.seed), enc.length, cfg.batchSize);
+  const nextBatch = (): EncodedPair[] => nextIdx().map((i) => enc[i]);
   for (let i = 0; i < (cfg.startStep ?? 0); i++) nextBatch(); // the batches of the steps already taken
   const pad = tok.padTokenId ?? 0;
   return runSteps(
