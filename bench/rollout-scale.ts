@@ -4,13 +4,14 @@
 // into one generation call (at most 64). JSON under bench/results/ (with the machine's load average, since
 // the numbers depend on it) and a Markdown table on stdout.
 //   npx tsx bench/rollout-scale.ts [--base DIR|random] [--prompts 48] [--group 4] [--tokens 16] [--batch 2] [--workers 1,2,3] [--concurrency 8]
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kvm } from '@nats-io/kv';
 import { connectBus, deprovision, provision } from '@tuneloop/bus';
+import { spawnUntilReady } from '@tuneloop/service-kit';
 import { dispatchGroups, resultBucketName } from '../services/rollout/src/dispatcher.ts';
 import { writeResult } from './results.ts';
 
@@ -51,21 +52,13 @@ const prefix = `B${Math.random().toString(16).slice(2, 10)}_`;
 const bus = await connectBus({ url: NATS, name: 'rollout-scale-bench', prefix });
 await provision(bus, { prefix, storage: 'memory' });
 
-function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'services/rollout/src/worker-main.ts')], {
+const spawned: ChildProcess[] = [];
+const startWorker = (): Promise<ChildProcess> =>
+  spawnUntilReady(path.join(root, 'services/rollout/src/worker-main.ts'), {
     cwd: root,
-    env: { ...process.env, TUNELOOP_NATS_URL: NATS, TUNELOOP_NATS_PREFIX: prefix, TUNELOOP_ROLLOUT_CONCURRENCY: String(concurrency) },
+    env: { TUNELOOP_NATS_URL: NATS, TUNELOOP_NATS_PREFIX: prefix, TUNELOOP_ROLLOUT_CONCURRENCY: String(concurrency) },
+    children: spawned,
   });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('READY')) resolve(child);
-    });
-    child.stderr!.on('data', (d) => (out += d));
-    child.on('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}): ${out}`)));
-  });
-}
 
 const prompts = Array.from({ length: nPrompts }, (_, i) => ({ prompt: `${10 + (i % 90)}+${10 + ((i * 7) % 90)}=` }));
 const rows: { workers: number; completions: number; seconds: number; completionsPerSecond: number; batchesPerWorker: Record<string, number> }[] = [];

@@ -76,24 +76,33 @@ describe('optimization job thread', () => {
     expect(JSON.parse(await readFile(path.join(done.outputDir!, 'adapter_config.json'), 'utf8')).peft_type).toBe('LORA');
   }, 60_000);
 
-  it('a redelivered GRPO job resumes from its checkpoint (weights + optimizer moments) and reproduces the same batches', async () => {
-    const spec = await specOf({
-      dataset: { uri: 'prompts.jsonl', format: 0 },
-      objective: { $case: 'grpo', value: { groupSize: 4, sampling: { maxNewTokens: 3 }, verifier: { json: '{"type":"regex","pattern":"[0-9]"}' } } },
-      training: { learningRate: 0.02, maxSteps: 6, batchSize: 3, seed: 2 },
-    }, { checkpointEvery: 2 });
-    const first = await run('grpo-resume', spec);
+  // RL jobs resume exactly: a job run again on its job folder (a redelivery) continues from its checkpoint with the
+  // same prompts, samples, weights, optimizer moments (and PPO's value head and KL coefficient) as the first run
+  it.each([
+    ['GRPO', { $case: 'grpo', value: { groupSize: 4, sampling: { maxNewTokens: 3 }, verifier: { json: '{"type":"regex","pattern":"[0-9]"}' } } }, { learningRate: 0.02, maxSteps: 6, batchSize: 3, seed: 2 }],
+    ['PPO', { $case: 'ppo', value: { rewardModel: { name: 'tiny-rm', version: '' }, initKlCoef: 0.05, targetKl: 1, klHorizon: 10, ppoEpochs: 2, sampling: { maxNewTokens: 3 } } }, { learningRate: 0.01, maxSteps: 6, batchSize: 4, seed: 1 }],
+  ] as const)('a redelivered %s job resumes from its checkpoint and reproduces the same batches', async (name, objective, training) => {
+    const spec = await specOf({ dataset: { uri: 'prompts.jsonl', format: 0 }, objective, training }, { checkpointEvery: 2 });
+    const jobId = `${name.toLowerCase()}-resume`;
+    const first = await run(jobId, spec);
     expect(first.filter((m) => m.type === 'checkpoint').map((m) => (m as { step: number }).step)).toEqual([2, 4]);
-    const second = await run('grpo-resume', spec);
+    const second = await run(jobId, spec);
     expect((second.find((m) => m.type === 'ready') as Extract<JobThreadMessage, { type: 'ready' }>).resumedFrom).toBe(4);
     const a = first.filter((m) => m.type === 'step') as Extract<JobThreadMessage, { type: 'step' }>[];
     const b = second.filter((m) => m.type === 'step') as Extract<JobThreadMessage, { type: 'step' }>[];
     expect(b.map((m) => m.step)).toEqual([5, 6]);
     expect(a.some((m) => m.loss !== 0)).toBe(true);
+    // PPO: the adaptive coefficient moved, so the checkpoint must carry it
+    if (name === 'PPO') expect(a.at(-1)!.metrics!.kl_coef).not.toBe(0.05);
     for (const m of b) {
       const twin = a.find((x) => x.step === m.step)!;
       expect(m.metrics!.reward).toBe(twin.metrics!.reward); // the same prompts and samples
-      expect(m.loss).toBeCloseTo(twin.loss, 6); // from the same weights and optimizer state
+      if (name === 'GRPO') expect(m.loss).toBeCloseTo(twin.loss, 6); // from the same weights and optimizer state
+      else {
+        expect(m.loss).toBeCloseTo(twin.loss, 5);
+        expect(m.metrics!.kl_coef).toBeCloseTo(twin.metrics!.kl_coef, 10);
+        expect(m.metrics!['loss/value_avg']).toBeCloseTo(twin.metrics!['loss/value_avg'], 5); // the value head came back too
+      }
     }
     expect(second.at(-1)!.type).toBe('done');
   }, 60_000);
@@ -143,30 +152,6 @@ describe('optimization job thread', () => {
     expect(steps.map((m) => m.step)).toEqual([1, 2]);
     for (const k of ['reward', 'kl', 'kl_coef', 'clip_ratio', 'loss/value_avg']) expect(Number.isFinite(steps[1].metrics![k]), k).toBe(true);
     expect(ms.at(-1)!.type).toBe('done');
-  }, 60_000);
-
-  it('a redelivered PPO job resumes from its checkpoint (weights, value head, optimizer, KL coefficient) and reproduces the same batches', async () => {
-    const spec = await specOf({
-      dataset: { uri: 'prompts.jsonl', format: 5 },
-      objective: { $case: 'ppo', value: { rewardModel: { name: 'tiny-rm', version: '' }, initKlCoef: 0.05, targetKl: 1, klHorizon: 10, ppoEpochs: 2, sampling: { maxNewTokens: 3 } } },
-      training: { learningRate: 0.01, maxSteps: 6, batchSize: 4, seed: 1 },
-    }, { checkpointEvery: 2 });
-    const first = await run('ppo-resume', spec);
-    expect(first.filter((m) => m.type === 'checkpoint').map((m) => (m as { step: number }).step)).toEqual([2, 4]);
-    const second = await run('ppo-resume', spec);
-    expect((second.find((m) => m.type === 'ready') as Extract<JobThreadMessage, { type: 'ready' }>).resumedFrom).toBe(4);
-    const a = first.filter((m) => m.type === 'step') as Extract<JobThreadMessage, { type: 'step' }>[];
-    const b = second.filter((m) => m.type === 'step') as Extract<JobThreadMessage, { type: 'step' }>[];
-    expect(b.map((m) => m.step)).toEqual([5, 6]);
-    expect(a.at(-1)!.metrics!.kl_coef).not.toBe(0.05); // the adaptive coefficient moved: the checkpoint must carry it
-    for (const m of b) {
-      const twin = a.find((x) => x.step === m.step)!;
-      expect(m.metrics!.reward).toBe(twin.metrics!.reward);
-      expect(m.metrics!.kl_coef).toBeCloseTo(twin.metrics!.kl_coef, 10);
-      expect(m.loss).toBeCloseTo(twin.loss, 5);
-      expect(m.metrics!['loss/value_avg']).toBeCloseTo(twin.metrics!['loss/value_avg'], 5); // the value head came back too
-    }
-    expect(second.at(-1)!.type).toBe('done');
   }, 60_000);
 
   it('GRPO with a reward_model verifier scores groups with the reward-model folder', async () => {
