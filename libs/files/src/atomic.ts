@@ -79,6 +79,7 @@ export async function writeFolderAtomic(
   const parent = dirname(target);
   const base = basename(target);
   await mkdir(parent, { recursive: true });
+  await recoverFolder(target);
   if (await exists(target)) {
     const st = await stat(target);
     if (!st.isDirectory()) throw new FilesError('refused', `${dir}: exists and is not a directory`);
@@ -112,4 +113,49 @@ export async function writeFolderAtomic(
     await rename(tmp, target);
   }
   await syncDir(parent);
+}
+
+/**
+ * Finish or undo a replacement that a killed process left half-done. Replacing `dir` is two renames
+ * (`dir` -> `.dir.old-TAG`, then the complete `.dir.tmp-TAG` -> `dir`); a SIGKILL between them leaves no `dir`.
+ * The tmp folder was fully written and synced before the first rename, so it is moved into place when it is
+ * there, else the old folder is moved back. Leftover old folders and unfinished tmp folders are removed.
+ * Call before reading a folder that writeFolderAtomic may have been replacing (a checkpoint).
+ */
+export async function recoverFolder(dir: string): Promise<void> {
+  const target = resolve(dir);
+  const parent = dirname(target);
+  const base = basename(target);
+  let names: string[];
+  try {
+    names = await readdir(parent);
+  } catch {
+    return; // no parent: nothing to recover
+  }
+  const oldPrefix = `.${base}.old-`;
+  const tmpPrefix = `.${base}.tmp-`;
+  for (const old of names.filter((n) => n.startsWith(oldPrefix))) {
+    const tmp = tmpPrefix + old.slice(oldPrefix.length);
+    if (!(await exists(target))) {
+      if (names.includes(tmp)) await rename(join(parent, tmp), target);
+      else await rename(join(parent, old), target);
+    }
+    await rm(join(parent, old), { recursive: true, force: true });
+  }
+  // a tmp folder whose writer died before the swap (its pid is gone) is incomplete: remove it
+  for (const tmp of names.filter((n) => n.startsWith(tmpPrefix))) {
+    const pid = Number(tmp.slice(tmpPrefix.length).split('-')[0]);
+    if (pid !== process.pid && !alive(pid) && (await exists(join(parent, tmp)))) await rm(join(parent, tmp), { recursive: true, force: true });
+  }
+  await syncDir(parent);
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

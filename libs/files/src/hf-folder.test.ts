@@ -1,6 +1,7 @@
 // Load/save round trips of Hugging Face-layout folders made here with random weights (plain Llama,
 // sharded BF16, Qwen2-style with qkv bias and tied embeddings), malformed folders, atomic replacement.
-import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { cp, mkdtemp, readdir, readFile, rename, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -177,6 +178,24 @@ describe('atomic saves', () => {
     await expect(saveHfFolder(dir, { config, weights: randomWeights(config, 'F32', 3), extraFiles: bad })).rejects.toThrow(/nothing was replaced/);
     expect(await filesOf(dir)).toEqual(before);
     expect(await readdir(join(root, 'atomic2'))).toEqual(['model']);
+  });
+
+  // a SIGKILL between the two renames of a replacement leaves `.model.old-TAG` (and the complete `.model.tmp-TAG`)
+  // and no `model`: the next load (or save) finishes the swap, or moves the old folder back when the new one is gone
+  it('a save killed between its two renames is recovered on the next load: new folder when complete, else the old one', async () => {
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
+    for (const withTmp of [true, false]) {
+      const parent = join(root, `killed-${withTmp}`);
+      const dir = join(parent, 'model');
+      await saveHfFolder(dir, { config, weights });
+      if (withTmp) await saveHfFolder(join(root, 'next'), { config, weights: randomWeights(config, 'F32', 5) });
+      await rename(dir, join(parent, `.model.old-${deadPid}-abcd1234`));
+      if (withTmp) await rename(join(root, 'next'), join(parent, `.model.tmp-${deadPid}-abcd1234`));
+      await cp(join(parent, `.model.old-${deadPid}-abcd1234`), join(parent, `.model.tmp-${deadPid}-feedf00d`), { recursive: true }); // an unfinished write
+      await expect(readdir(parent)).resolves.not.toContain('model');
+      expectSameTensors(withTmp ? randomWeights(config, 'F32', 5) : weights, (await loadHfFolder(dir)).weights);
+      expect(await readdir(parent)).toEqual(['model']);
+    }
   });
 
   it('refuses to replace a non-empty folder that is not a model folder', async () => {

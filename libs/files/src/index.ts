@@ -1,5 +1,5 @@
 // @tuneloop/files: File-system adapters: Hugging Face folders on disk, atomic writes.
-export { writeFolderAtomic, checkFileName, FilesError } from './atomic.ts';
+export { writeFolderAtomic, recoverFolder, checkFileName, FilesError } from './atomic.ts';
 export type { FileContent } from './atomic.ts';
 export { readSafetensorsFile, readSafetensorsHeaderFile } from './safetensors-file.ts';
 export { loadHfFolder, readJsonFile } from './load-hf-folder.ts';

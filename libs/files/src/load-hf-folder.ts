@@ -17,7 +17,7 @@ import {
   type ShardFile,
   type Tokenizer,
 } from '@tuneloop/model';
-import { FilesError } from './atomic.ts';
+import { FilesError, recoverFolder } from './atomic.ts';
 import { readSafetensorsFile } from './safetensors-file.ts';
 
 /** How the weights were laid out on disk, so a save can reproduce the same files. */
@@ -111,6 +111,7 @@ async function loadWeights(dir: string): Promise<{ weights: Map<string, RawTenso
 
 /** Load a Hugging Face model folder (Llama / Qwen2 family, safetensors weights). */
 export async function loadHfFolder(dir: string, opts: LoadHfFolderOptions = {}): Promise<HfFolder> {
+  await recoverFolder(dir); // a save killed between its two renames leaves the folder beside its name
   const rawConfig = await readJsonFile(dir, 'config.json');
   if (!rawConfig) throw new FilesError('not_found', `${dir}: no config.json (not a Hugging Face model folder)`);
   const config = modelConfigFromHf(rawConfig);

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdamWState } from '@tuneloop/engine';
-import { writeFolderAtomic } from '@tuneloop/files';
+import { recoverFolder, writeFolderAtomic } from '@tuneloop/files';
 import { fromFloat32, parseSafetensors, serializeSafetensors, toFloat32, type RawTensor } from '@tuneloop/model';
 
 export const STATE_FILE = 'trainer_state.json';
@@ -47,6 +47,7 @@ export async function writeCheckpoint<M extends object>(dir: string, state: Trai
 /** The checkpoint in `dir`, or undefined when there is none. */
 export async function readCheckpoint<M extends object>(dir: string): Promise<{ meta: M & { step: number; adamStep: number; writtenAt: string }; state: TrainState } | undefined> {
   let metaText: string;
+  await recoverFolder(dir); // a worker killed while replacing the checkpoint leaves it beside its name
   try {
     metaText = await readFile(path.join(dir, STATE_FILE), 'utf8');
   } catch {

@@ -236,6 +236,7 @@ describe('jobs: a SIGKILLed worker process', () => {
         expect((await (await jobsKv(bus)).get(job.jobId))?.value.state).toBe('running');
       },
       startWorkerProcess,
+      async () => (await readCheckpoint(checkpointDir(home, job.jobId)))!.state.step,
     );
     const events = await watch(job.jobId, kill.onEvent);
     const { killedAt, checkpointed } = kill;

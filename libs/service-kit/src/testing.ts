@@ -108,26 +108,32 @@ export function spawnUntilReady(script: string, opts: { cwd: string; env: Record
 
 /**
  * The kill half of a SIGKILL resume test, as a Watch*Job `onEvent`: once attempt 1 reported `checkpoint at step N`
- * and then a step event (`isStep`) at step >= N + 2, SIGKILLs `worker`, waits for it to die, runs `whileDown`
- * (assertions on the un-acked job) and starts a new worker with `restart`. `killedAt` / `checkpointed` are read after.
+ * and then a step event (`isStep`) at step >= N + 2, SIGKILLs `worker`, waits for it to die, reads the step of the
+ * checkpoint on disk with `checkpointStep` (the worker may have written a newer one than the events so far told),
+ * runs `whileDown` (assertions on the un-acked job) and starts a new worker with `restart`. `killedAt` (the step
+ * event that triggered the kill) and `checkpointed` (the step on disk, which the resume must start from) are read after.
  */
 export function killAfterCheckpoint<E extends { step: number; message: string; metrics: Record<string, number> }>(
   worker: ChildProcess,
   isStep: (e: E) => boolean,
   whileDown: () => Promise<void>,
   restart: () => Promise<unknown>,
+  checkpointStep: () => Promise<number>,
 ): { onEvent: (e: E) => void; killedAt: number; checkpointed: number } {
+  let seen = 0; // the newest checkpoint attempt 1 reported
   const state = {
     killedAt: 0,
     checkpointed: 0,
     onEvent(e: E): void {
       const m = /^checkpoint at step (\d+)/.exec(e.message);
-      if (m && e.metrics.attempt === 1) state.checkpointed = Number(m[1]);
-      if (!state.killedAt && e.metrics.attempt === 1 && state.checkpointed > 0 && e.step >= state.checkpointed + 2 && isStep(e)) {
+      if (m && e.metrics.attempt === 1) seen = Number(m[1]);
+      if (!state.killedAt && e.metrics.attempt === 1 && seen > 0 && e.step >= seen + 2 && isStep(e)) {
         state.killedAt = e.step;
         worker.kill('SIGKILL');
         void (async () => {
           await until(() => worker.signalCode === 'SIGKILL', 5000, 'the first worker to die');
+          state.checkpointed = await checkpointStep();
+          if (state.checkpointed < seen) throw new Error(`the checkpoint on disk is at step ${state.checkpointed}, but step ${seen} was reported`);
           await whileDown();
           await restart();
         })();

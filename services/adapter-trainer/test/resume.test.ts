@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { checkpointDir, readCheckpoint } from '@tuneloop/jobs';
 import { connectBus, deprovision, jobsKv, provision, type Bus } from '@tuneloop/bus';
 import { JobStatus, StartTrainingRequest, type JobEvent } from '@tuneloop/proto';
 import { modelStore } from '@tuneloop/model-store';
@@ -70,6 +71,7 @@ it('resumes a SIGKILLed job from its checkpoint on a restarted worker; nothing i
       expect(existsSync(adapterDir)).toBe(false);
     },
     startWorker,
+    async () => (await readCheckpoint(checkpointDir(home.home, jobId)))!.state.step,
   );
   const events = await watchJob(client, jobId, (e: JobEvent) => {
     kill.onEvent(e);

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkpointDir, readCheckpoint } from '@tuneloop/jobs';
 import { connectBus, deprovision, jobsKv, provision, type Bus } from '@tuneloop/bus';
 import { modelStore } from '@tuneloop/model-store';
 import { DpoLossType, JobStatus, StartOptimizationRequest, type JobEvent } from '@tuneloop/proto';
@@ -73,6 +74,7 @@ it('resumes a SIGKILLed DPO job from its checkpoint on a restarted worker with t
       expect(existsSync(adapterDir)).toBe(false);
     },
     startWorker,
+    async () => (await readCheckpoint(checkpointDir(h.home, jobId)))!.state.step,
   );
   const events = await watchJob(client, jobId, kill.onEvent);
   const { killedAt, checkpointed } = kill;
