@@ -22,3 +22,5 @@ export { describeModel, pullModel, storeModelFolder, sameFileEntries } from './s
 export { folderEntries, sendFolder, responseOf, receive, connectStore, progressBar, UPLOAD_CHUNK } from './store-client.ts';
 export { pushDataset, describeDataset, listDatasets, fetchDatasetFile, storeFileFetcher } from './store-datasets.ts';
 export type { PushDatasetInput, StoreFileRef, FetchedStoreFile } from './store-datasets.ts';
+export { resolveModel, resolveAdapter, withStoreRetry, localFolder } from './resolve-refs.ts';
+export type { Ref, ResolvedFolder } from './resolve-refs.ts';

@@ -1,5 +1,6 @@
 // Hands a finished job's PEFT folder to the model store (tuneloop.v1.ModelStoreService over gRPC): the base model
-// folder is imported first unless a stored version holds identical files, then UploadAdapter links the adapter to it.
+// folder is imported first unless a stored version holds identical files (or the job's base is a stored version,
+// `baseRef`), then UploadAdapter links the adapter to it.
 import path from 'node:path';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { RetryableError } from '@tuneloop/bus';
@@ -29,6 +30,11 @@ export interface StoreAdapterInput {
    * passes its store name, so the identical stored version is found instead of importing `<name>@<version>` again
    */
   baseName?: string;
+  /**
+   * the base's pinned store version when the job pulled its base from the model store: the adapter is linked to it
+   * as is (no lookup by files, nothing imported); `baseDir` and `baseName` are then not used
+   */
+  baseRef?: { name: string; version: string };
   /** adapter name and explicit version (the job id: a redelivered job finds its own upload) */
   name: string;
   version: string;
@@ -92,22 +98,26 @@ async function findAdapter(c: ModelStoreServiceClient, baseName: string, name: s
   return undefined;
 }
 
-/** Imports the base folder into the store (unless an identical version is stored), then uploads the adapter. */
+/** Imports the base folder into the store (unless it is `baseRef` or an identical version is stored), then uploads the adapter. */
 export async function storeAdapter(target: string, input: StoreAdapterInput): Promise<StoredAdapter> {
   const c = connectStore(target);
   try {
-    const baseName = input.baseName ?? storeNameOf(input.baseDir);
-    const baseFiles = await folderEntries(input.baseDir);
-    let base = await call(`looking up base model ${baseName}`, () => findModel(c, baseName, baseFiles));
-    const baseImported = !base;
-    if (!base) {
-      base = await call(`uploading base model ${baseName} from ${input.baseDir}`, async () => {
-        const { call: up, done } = responseOf<{ model?: ModelInfo }, ReturnType<ModelStoreServiceClient['uploadModel']>>((cb) => c.uploadModel(new Metadata(), deadline(), cb));
-        await sendFolder<UploadModelRequest>(up, { part: { $case: 'header', value: { ref: { name: baseName, version: '' }, quantization: 0, files: baseFiles } } }, input.baseDir, baseFiles);
-        return (await done).model!;
-      });
+    let baseRef = input.baseRef;
+    let baseImported = false;
+    if (!baseRef) {
+      const baseName = input.baseName ?? storeNameOf(input.baseDir);
+      const baseFiles = await folderEntries(input.baseDir);
+      let base = await call(`looking up base model ${baseName}`, () => findModel(c, baseName, baseFiles));
+      baseImported = !base;
+      if (!base) {
+        base = await call(`uploading base model ${baseName} from ${input.baseDir}`, async () => {
+          const { call: up, done } = responseOf<{ model?: ModelInfo }, ReturnType<ModelStoreServiceClient['uploadModel']>>((cb) => c.uploadModel(new Metadata(), deadline(), cb));
+          await sendFolder<UploadModelRequest>(up, { part: { $case: 'header', value: { ref: { name: baseName, version: '' }, quantization: 0, files: baseFiles } } }, input.baseDir, baseFiles);
+          return (await done).model!;
+        });
+      }
+      baseRef = { name: base.ref!.name, version: base.ref!.version };
     }
-    const baseRef = { name: base.ref!.name, version: base.ref!.version };
     const files = await folderEntries(input.adapterDir);
     const metrics = Object.fromEntries(Object.entries(input.metrics).filter(([, v]) => Number.isFinite(v)));
     try {
@@ -117,8 +127,9 @@ export async function storeAdapter(target: string, input: StoreAdapterInput): Pr
     } catch (err) {
       if ((err as ServiceError).code !== status.ALREADY_EXISTS) throw storeError(`uploading adapter ${input.name}@${input.version}`, err);
       // an earlier attempt of this job stored it (then died before the ack): the same files under the same base is done
-      const prior = await call('looking up the stored adapter', () => findAdapter(c, baseRef.name, input.name, input.version));
-      if (!prior || prior.baseModel?.version !== baseRef.version || !sameFiles(prior.files, files)) {
+      const linked = baseRef;
+      const prior = await call('looking up the stored adapter', () => findAdapter(c, linked.name, input.name, input.version));
+      if (!prior || prior.baseModel?.version !== linked.version || !sameFiles(prior.files, files)) {
         throw new Error(`model store: adapter ${input.name}@${input.version} already exists with other files or another base`);
       }
     }

@@ -3,7 +3,9 @@ export { adapterTrainer, adapterTrainerApi, adapterTrainerHandlers, SERVICE_NAME
 export { startSftWorker, SFT_DURABLE, SFT_KIND, SFT_SUBJECT } from './worker.ts';
 export type { SftWorkerOptions } from './worker.ts';
 export { validateRequest, resolveBaseDir, resolveDatasetPath } from './prepare.ts';
-export type { SftJobSpec, SftTraining } from './job-spec.ts';
+export { resolveBase, resolveInitAdapter, resolveDataset, MAX_DATASET_BYTES } from './sources.ts';
+export type { DatasetSource, InitAdapter, StoreDataset, StoreTarget } from './sources.ts';
+export type { SftJobSpec, SftTraining, StoreRef } from './job-spec.ts';
 export { adapterDirOf } from './train-job.ts';
 export { checkpointDir, readCheckpoint } from './checkpoint.ts';
 export { SftLoop } from './train/sft-loop.ts';

@@ -3,6 +3,7 @@
 import type { JobSpec, SftOptions } from '@tuneloop/proto';
 import { getPeftMethod, llamaShapes, shapeConfigFromJson } from '@tuneloop/peft';
 import { InvalidArgumentError } from '@tuneloop/service-kit';
+import type { StoreDataset } from './sources.ts';
 import { SCHEDULERS, type SchedulerName } from './train/schedule.ts';
 import type { Overlong } from './train/sft-data.ts';
 
@@ -20,14 +21,28 @@ export interface SftTraining {
   seed: number;
 }
 
+/** A model-store ref with its version (pinned: never '' where a resolved spec holds it). */
+export interface StoreRef {
+  name: string;
+  version: string;
+}
+
 /** What a worker needs to run the job (plain JSON). */
 export interface SftJobSpec {
   baseRef: string; // as the user named it
-  baseDir: string; // resolved model folder
+  baseDir: string; // resolved model folder (a store base: StartTraining's cache copy; the worker pulls its own)
+  /** the base's pinned model-store version when it is not a local folder */
+  baseStored?: StoreRef;
+  /** spec.init_adapter: the PEFT adapter training continues from, as requested and (from the store) pinned */
+  initAdapter?: { ref: StoreRef; stored?: StoreRef };
   outputName: string;
-  datasetPath: string;
-  method: string;
-  methodConfig: Record<string, unknown>; // parsed, PEFT field names
+  datasetPath: string; // a store:// dataset: StartTraining's cache copy
+  /** a store:// dataset, pinned (the worker reads its cached copy, or fetches it again) */
+  datasetStore?: StoreDataset;
+  /** the model store StartTraining used (a worker thread prefers TUNELOOP_MODEL_STORE_ADDR) */
+  storeTarget?: string;
+  method: string; // with an init adapter: the adapter's method
+  methodConfig: Record<string, unknown>; // parsed, PEFT field names (with an init adapter: the adapter's config)
   training: SftTraining;
   evalFraction: number;
   evalEvery: number;
@@ -148,6 +163,21 @@ export function methodOf(spec: JobSpec, opts: SftOptions): { name: string; raw: 
     raw = { ...raw, ...(extra as Record<string, unknown>) };
   }
   return { name: method.name, raw };
+}
+
+/**
+ * With spec.init_adapter the adapter's own method and config train on: a method named in the request (options.method
+ * or the JobSpec oneof) must be the adapter's, and no method config may be given.
+ */
+export function checkInitMethod(spec: JobSpec, opts: SftOptions, adapterMethod: string): void {
+  const fromOneof = spec.method ? ONEOF_NAMES[spec.method.$case] : undefined;
+  if (opts.method && opts.method !== adapterMethod) bad('options.method', `"${opts.method}" disagrees with the init adapter's method (${adapterMethod})`);
+  if (fromOneof && fromOneof !== adapterMethod) bad('spec.method', `${fromOneof} disagrees with the init adapter's method (${adapterMethod})`);
+  const unset = "must be unset with spec.init_adapter (training continues with the adapter's own config)";
+  if (opts.rank !== 0) bad('options.rank', unset);
+  if (opts.targetModules.length > 0) bad('options.target_modules', unset);
+  if (opts.methodConfigJson.trim() !== '' && opts.methodConfigJson.replace(/\s/g, '') !== '{}') bad('options.method_config_json', unset);
+  if (Object.keys(fieldsFromOneof(spec)).length > 0) bad('spec.method', `its fields ${unset}`);
 }
 
 /** Parses the method config and checks it against the model's shapes (rank >= 1, targets exist, ...). */

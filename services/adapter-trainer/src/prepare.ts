@@ -1,23 +1,24 @@
-// Everything an SFT job checks before training: the base model folder (config.json + tokenizer, no weights),
-// the dataset file (parsed and tokenized), the method config against the model. Used by StartTraining
-// (so bad input fails fast with INVALID_ARGUMENT) and again by the worker that trains.
+// Everything an SFT job checks before training: the base model (a folder or a model-store version; config.json +
+// tokenizer, no weights), the init adapter (fits the base, same method), the dataset file (a path or store://;
+// parsed and tokenized), the method config against the model. Used by StartTraining (so bad input fails fast with
+// INVALID_ARGUMENT / NOT_FOUND naming the field) and again by the worker that trains.
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createRng } from '@tuneloop/engine';
 import { DatasetError, parseSftJsonl } from '@tuneloop/datasets';
-import { readBase, resolveBaseDir } from '@tuneloop/jobs';
+import { readBase } from '@tuneloop/jobs';
 import type { ModelConfig, Tokenizer } from '@tuneloop/model';
 import type { StartTrainingRequest } from '@tuneloop/proto';
 import { InvalidArgumentError } from '@tuneloop/service-kit';
 export { readBase, resolveBaseDir } from '@tuneloop/jobs';
-import { checkMethodConfig, methodOf, optionsOf, outputNameOf, trainingOf, type SftJobSpec } from './job-spec.ts';
+import { checkInitMethod, checkMethodConfig, methodOf, optionsOf, outputNameOf, trainingOf, type SftJobSpec } from './job-spec.ts';
+import { MAX_DATASET_BYTES, resolveBase, resolveDataset, resolveInitAdapter, type StoreTarget } from './sources.ts';
 import { SftLoop } from './train/sft-loop.ts';
 import { encodeSftExample, splitRows, SftDataError, type SftRow } from './train/sft-data.ts';
 
-/** Largest dataset file accepted (it is read whole). */
-export const MAX_DATASET_BYTES = 256 * 1024 * 1024;
+export { MAX_DATASET_BYTES } from './sources.ts';
 
-/** Dataset file: an absolute path or a path relative to TUNELOOP_HOME ("blobs://" is not served yet). */
+/** Dataset file of a path URI: absolute or relative to TUNELOOP_HOME (store:// URIs: resolveDataset). */
 export function resolveDatasetPath(home: string, uri: string): string {
   if (!uri) throw new InvalidArgumentError('dataset.uri', 'must name a JSONL file');
   if (/^[a-z]+:\/\//.test(uri)) throw new InvalidArgumentError('dataset.uri', `only file paths are supported, got ${JSON.stringify(uri)}`);
@@ -61,23 +62,45 @@ export function totalStepsOf(spec: SftJobSpec, trainRows: number): number {
   return t.maxSteps > 0 ? t.maxSteps : SftLoop.stepsFor(trainRows, t.epochs, t.batchSize, t.gradAccum);
 }
 
-/** Checks a StartTrainingRequest completely (model, method, dataset) and returns the job spec. */
-export async function validateRequest(home: string, req: StartTrainingRequest): Promise<{ spec: SftJobSpec; totalSteps: number; rows: PreparedRows }> {
+/**
+ * Checks a StartTrainingRequest completely (model, init adapter, method, dataset) and returns the job spec.
+ * `storeTarget`: the model store for store refs and store:// datasets (none: local folders and files only).
+ */
+export async function validateRequest(home: string, req: StartTrainingRequest, storeTarget?: StoreTarget): Promise<{ spec: SftJobSpec; totalSteps: number; rows: PreparedRows }> {
   const js = req.spec;
   if (!js) throw new InvalidArgumentError('spec', 'is required');
   if (js.objective && js.objective.$case !== 'sft') throw new InvalidArgumentError('spec.objective', `the adapter trainer runs SFT only, got ${js.objective.$case}`);
   const opts = req.options ?? { method: '', methodConfigJson: '', rank: 0, targetModules: [], evalFraction: 0, evalEvery: 0, checkpointEvery: 0, overlong: '' };
-  const { name, raw } = methodOf(js, opts);
+  const initRef = js.initAdapter && (js.initAdapter.name || js.initAdapter.version) ? { name: js.initAdapter.name, version: js.initAdapter.version } : undefined;
+  // without an init adapter the request names the method; with one, the adapter does (checked once it is read)
+  const requested = initRef ? undefined : methodOf(js, opts);
   const baseRef = js.baseModel?.name ?? '';
-  const baseDir = resolveBaseDir(home, baseRef, js.baseModel?.version ?? '');
-  const base = await readBase(baseDir);
+  const baseFolder = await resolveBase(home, { name: baseRef, version: js.baseModel?.version ?? '' }, storeTarget);
+  const base = await readBase(baseFolder.dir);
+  const init = initRef ? await resolveInitAdapter(home, initRef, storeTarget, base) : undefined;
+  if (init) checkInitMethod(js, opts, init.method);
+  const name = init ? init.method : requested!.name;
+  const raw = init ? init.config : requested!.raw;
   const training = trainingOf(js, base.config.maxPositionEmbeddings);
-  const datasetPath = resolveDatasetPath(home, js.dataset?.uri ?? '');
+  const dataset = await resolveDataset(home, js.dataset?.uri ?? '', storeTarget);
+  const target = storeTarget?.();
   const partial: SftJobSpec = {
-    baseRef, baseDir, outputName: outputNameOf(js, `${path.basename(baseRef)}-${name}`.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '')), datasetPath, method: name, methodConfig: raw, training, ...optionsOf(opts),
+    baseRef,
+    baseDir: baseFolder.dir,
+    ...(baseFolder.stored ? { baseStored: baseFolder.stored } : {}),
+    ...(init ? { initAdapter: { ref: initRef!, ...(init.stored ? { stored: init.stored } : {}) } } : {}),
+    outputName: outputNameOf(js, `${path.basename(baseRef)}-${name}`.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '')),
+    datasetPath: dataset.path,
+    ...(dataset.store ? { datasetStore: dataset.store } : {}),
+    ...(target ? { storeTarget: target } : {}),
+    method: name,
+    methodConfig: raw,
+    training,
+    ...optionsOf(opts),
   };
-  const rows = prepareRows(await readDataset(datasetPath), path.basename(datasetPath), base.tokenizer, base.config, partial);
+  const rows = prepareRows(await readDataset(dataset.path), dataset.label, base.tokenizer, base.config, partial);
   const totalSteps = totalStepsOf(partial, rows.train.length);
-  const methodConfig = checkMethodConfig(name, raw, base.hfConfig, totalSteps);
+  // an init adapter's config is the one it was trained with (loaded from its files): nothing to re-derive
+  const methodConfig = init ? raw : checkMethodConfig(name, raw, base.hfConfig, totalSteps);
   return { spec: { ...partial, methodConfig }, totalSteps, rows };
 }

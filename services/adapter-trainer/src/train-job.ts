@@ -1,15 +1,19 @@
-// One SFT job, start to end: loads the base model, applies the PEFT method, resumes from the job's checkpoint if
-// there is one, trains, writes checkpoints and finally the PEFT adapter folder, reporting through `post`.
-// Runs in a worker_thread (train-thread.ts) so the service's event loop stays free.
+// One SFT job, start to end: loads the base model (a folder, or pulled from the model store), applies the PEFT
+// method or loads the init adapter to continue from, resumes from the job's checkpoint if there is one (it holds the
+// trainable weights: those of a loaded adapter too), trains, writes checkpoints and finally the PEFT adapter folder,
+// reporting through `post`. Runs in a worker_thread (train-thread.ts) so the service's event loop stays free.
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@tuneloop/engine';
 import { loadModel, writeFolderAtomic } from '@tuneloop/files';
+import { resolveAdapter, resolveModel, withStoreRetry } from '@tuneloop/jobs';
 import { causalLmLoss, sequenceLogprobs, type CausalLM } from '@tuneloop/model';
-import { encodeAdapterFiles, getPeftMethod, saveAdapter } from '@tuneloop/peft';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, decodeAdapterFiles, encodeAdapterFiles, getPeftMethod, loadAdapter, saveAdapter, type PeftModel } from '@tuneloop/peft';
 import { checkpointDir, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import type { SftJobSpec } from './job-spec.ts';
 import { prepareRows, readDataset, totalStepsOf } from './prepare.ts';
+import { storeDatasetFile, type DatasetSource } from './sources.ts';
 import { padRows, type SftRow } from './train/sft-data.ts';
 import { SftLoop, type StepReport } from './train/sft-loop.ts';
 
@@ -46,16 +50,41 @@ function meanLoss(model: CausalLM, rows: SftRow[], batchSize: number, padId: num
   return count > 0 ? sum / count : NaN;
 }
 
+/** The job's inputs on this worker: store versions pulled into TUNELOOP_HOME/cache (retried while the store is down). */
+async function inputsOf(spec: SftJobSpec, home: string): Promise<{ baseDir: string; dataset: DatasetSource; initAdapterDir?: string }> {
+  const storeTarget = () => process.env.TUNELOOP_MODEL_STORE_ADDR || spec.storeTarget;
+  const stored = spec.baseStored;
+  const baseDir = stored ? (await withStoreRetry(() => resolveModel(home, stored, storeTarget, 'spec.base_model'))).dir : spec.baseDir;
+  const ds = spec.datasetStore;
+  const dataset = ds ? await withStoreRetry(() => storeDatasetFile(home, ds, storeTarget)) : { path: spec.datasetPath, label: path.basename(spec.datasetPath) };
+  const init = spec.initAdapter;
+  const initAdapterDir = init ? (await withStoreRetry(() => resolveAdapter(home, init.stored ?? init.ref, storeTarget, 'spec.init_adapter'))).dir : undefined;
+  return { baseDir, dataset, initAdapterDir };
+}
+
+/** The trainable policy: the init adapter loaded onto `model` (training continues it), or a fresh method applied. */
+async function applyMethod(model: CausalLM, spec: SftJobSpec, initAdapterDir: string | undefined): Promise<PeftModel> {
+  if (initAdapterDir) {
+    const files = decodeAdapterFiles(await readFile(path.join(initAdapterDir, ADAPTER_CONFIG_FILE), 'utf8'), new Uint8Array(await readFile(path.join(initAdapterDir, ADAPTER_WEIGHTS_FILE))));
+    return loadAdapter(model, files, { seed: spec.training.seed });
+  }
+  const method = getPeftMethod(spec.method);
+  return method.apply(model, method.parseConfig(spec.methodConfig), { seed: spec.training.seed });
+}
+
 export async function trainJob(input: ThreadInput, post: (m: ThreadMessage) => void): Promise<void> {
   const { spec, jobId, home } = input;
   await initBackend({ quiet: true });
-  const { model, tokenizer: tok, config } = await loadModel(spec.baseDir);
-  if (!tok) throw new Error(`${spec.baseDir}: has no tokenizer`);
+  const { baseDir, dataset, initAdapterDir } = await inputsOf(spec, home);
+  const { model, tokenizer: tok, config } = await loadModel(baseDir);
+  if (!tok) throw new Error(`${baseDir}: has no tokenizer`);
   const tokenizer = tok;
-  const rows = prepareRows(await readDataset(spec.datasetPath), path.basename(spec.datasetPath), tokenizer, config, spec);
+  const rows = prepareRows(await readDataset(dataset.path), dataset.label, tokenizer, config, spec);
   const totalSteps = totalStepsOf(spec, rows.train.length);
-  const method = getPeftMethod(spec.method);
-  const pm = method.apply(model, method.parseConfig(spec.methodConfig), { seed: spec.training.seed });
+  const pm = await applyMethod(model, spec, initAdapterDir).catch((e: unknown) => {
+    model.dispose();
+    throw e;
+  });
   try {
     await run();
   } finally {
@@ -121,10 +150,12 @@ export async function trainJob(input: ThreadInput, post: (m: ThreadMessage) => v
     const last = reports.at(-1);
     const adapterDir = adapterDirOf(home, spec.outputName, jobId);
     pm.setTraining(false);
-    const files = encodeAdapterFiles(saveAdapter(pm, { baseModel: spec.baseRef }));
+    const baseModel = spec.baseStored ? `${spec.baseStored.name}@${spec.baseStored.version}` : spec.baseRef;
+    const files = encodeAdapterFiles(saveAdapter(pm, { baseModel }));
+    const initAdapter = spec.initAdapter ? (spec.initAdapter.stored ?? spec.initAdapter.ref) : undefined;
     await writeFolderAtomic(adapterDir, new Map<string, string | Uint8Array>([
       ...Object.entries(files),
-      ['tuneloop_training.json', JSON.stringify({ jobId, method: spec.method, totalSteps, losses }, null, 2) + '\n'],
+      ['tuneloop_training.json', JSON.stringify({ jobId, method: spec.method, totalSteps, losses, ...(initAdapter ? { initAdapter } : {}) }, null, 2) + '\n'],
     ]), () => true);
     post({ type: 'done', adapterDir, finalLoss: last?.loss ?? losses.at(-1)?.loss ?? NaN, evalLoss: last?.evalLoss, steps: totalSteps });
   }

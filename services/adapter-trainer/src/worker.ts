@@ -37,13 +37,16 @@ export function startSftWorker(bus: Bus, opts: SftWorkerOptions): Promise<WorkQu
     cancelPollMs: opts.cancelPollMs,
     retryMs: opts.storeRetryMs,
     resultName: 'adapter',
-    /** Stores the adapter (base imported first if needed); store outages throw RetryableError (nak, later attempt). */
+    /**
+     * Stores the adapter, linked to the base: a store base's pinned version as is, a local base folder imported first
+     * unless an identical version is stored. Store outages throw RetryableError (nak, later attempt).
+     */
     async finish(done, { jobId, spec }) {
       const m = done.metrics ?? {};
       const metrics: Record<string, number> = { final_loss: m.final_loss, steps: m.steps };
       if (m.eval_loss !== undefined) metrics.eval_loss = m.eval_loss;
       const adapterDir = done.outputDir as string;
-      const stored = await storeAdapter(opts.storeTarget(), { baseDir: spec.baseDir, adapterDir, name: spec.outputName, version: jobId, metrics });
+      const stored = await storeAdapter(opts.storeTarget(), { baseDir: spec.baseDir, ...(spec.baseStored ? { baseRef: spec.baseStored } : {}), adapterDir, name: spec.outputName, version: jobId, metrics });
       const ref = `${stored.name}@${stored.version}`;
       const output = { name: stored.name, version: stored.version, baseModel: stored.baseModel, dir: adapterDir };
       return {

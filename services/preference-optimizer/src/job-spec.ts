@@ -66,6 +66,11 @@ export interface OptimizeJobSpec {
   verifierRewardModel?: { name: string; version: string };
   /** the model store the API used (a worker prefers TUNELOOP_MODEL_STORE_ADDR) */
   storeTarget?: string;
+  /** best-of-N: the rollout service and the adapter trainer the API knew (a worker prefers TUNELOOP_ROLLOUT_ADDR / TUNELOOP_ADAPTER_TRAINER_ADDR) */
+  rolloutTarget?: string;
+  trainerTarget?: string;
+  /** best-of-N: the method config as requested (PEFT field names), for the adapter trainer's SFT job */
+  sftMethodConfig?: Record<string, unknown>;
 }
 
 function bad(field: string, problem: string): never {

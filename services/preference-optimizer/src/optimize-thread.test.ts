@@ -170,25 +170,6 @@ describe('optimization job thread', () => {
       .rejects.toThrow(/spec\.grpo\.verifier\.reward_model/);
   }, 60_000);
 
-  it('best-of-N samples, keeps winners and fine-tunes on them; greedy pass@1 on held-out prompts before and after', async () => {
-    const spec = await specOf(
-      {
-        dataset: { uri: 'prompts.jsonl', format: 5 },
-        objective: { $case: 'bestOfN', value: { n: 4, keepTopK: 0, verifier: { json: '{"type":"regex","pattern":"^[0-9]"}' }, sampling: { maxNewTokens: 3 } } },
-        training: { learningRate: 0.01, maxSteps: 3, batchSize: 4, seed: 1 },
-      },
-      { evalDataset: { uri: 'prompts.jsonl', format: 5 } },
-    );
-    const ms = await run('bon-1', spec);
-    const ready = ms.find((m) => m.type === 'ready') as Extract<JobThreadMessage, { type: 'ready' }>;
-    expect(Number.isFinite(ready.metrics!.eval_pass_at_1)).toBe(true);
-    expect(ms.some((m) => m.type === 'log' && /prompts kept a winner/.test(m.message))).toBe(true);
-    const done = ms.at(-1) as Extract<JobThreadMessage, { type: 'done' }>;
-    expect(done.type, JSON.stringify(done)).toBe('done');
-    expect(done.metrics!.kept).toBeGreaterThan(0);
-    expect(Number.isFinite(done.metrics!.eval_pass_at_1)).toBe(true);
-  }, 60_000);
-
   it('an init adapter is the starting policy: training continues it, and the reference is base + init adapter', async () => {
     const first = await run('init-src', await specOf({ objective: { $case: 'dpo', value: { beta: 0.1, lossType: 0, labelSmoothing: 0 } } }));
     const dir = (first.at(-1) as Extract<JobThreadMessage, { type: 'done' }>).outputDir!;

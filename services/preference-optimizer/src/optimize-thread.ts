@@ -10,10 +10,11 @@ import type { JobThreadInput, JobThreadPost } from '@tuneloop/jobs';
 import type { CausalLM } from '@tuneloop/model';
 import { decodeAdapterFiles, encodeAdapterFiles, getPeftMethod, loadAdapter, saveAdapter, type PeftModel } from '@tuneloop/peft';
 import type { OptimizeJobSpec } from './job-spec.ts';
-import { resolveAdapter, resolveModel, withStoreRetry } from './policy.ts';
+import { resolveAdapter, resolveModel, withStoreRetry } from '@tuneloop/jobs';
 import { readBase } from './prepare.ts';
 import { runPreferenceJob, type PolicyCtx } from './train/preference-run.ts';
 import { runRlJob } from './train/rl-run.ts';
+import { runBestOfNPipeline } from './train/best-of-n-pipeline.ts';
 
 export function adapterDirOf(home: string, outputName: string, jobId: string): string {
   return path.join(home, 'adapters', outputName, jobId);
@@ -29,6 +30,9 @@ export interface OptimizeResult {
   outputName: string;
   steps: number;
   finalLoss: number;
+  /** best-of-N: the adapter the adapter trainer already stored (nothing to upload) and its SFT job */
+  stored?: { name: string; version: string };
+  sftJobId?: string;
 }
 
 async function readAdapter(dir: string) {
@@ -49,6 +53,13 @@ async function applyPolicy(model: CausalLM, spec: OptimizeJobSpec, home: string,
 export default async function runOptimizeJob(input: JobThreadInput<OptimizeJobSpec>, post: JobThreadPost): Promise<void> {
   const { spec, home, jobId } = input;
   await initBackend({ quiet: true });
+  if (spec.objective === 'best_of_n') {
+    // sampling on the rollout service, SFT on the adapter trainer (which stores the adapter)
+    const r = await runBestOfNPipeline(input, post);
+    const result: OptimizeResult = { adapterDir: '', baseDir: '', outputName: spec.outputName, steps: r.totalSteps, finalLoss: r.metrics.loss ?? NaN, stored: r.output, sftJobId: r.sftJobId };
+    post({ type: 'done', outputDir: '', metrics: { ...r.metrics, steps: r.totalSteps }, result });
+    return;
+  }
   const storeTarget = () => process.env.TUNELOOP_MODEL_STORE_ADDR || spec.storeTarget;
   const resolved = await withStoreRetry(() => resolveModel(home, spec.base, storeTarget, 'spec.base_model'));
   const baseDir = resolved.dir;

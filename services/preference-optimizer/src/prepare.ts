@@ -17,7 +17,7 @@ import { loadKtoExamples, loadPreferencePairs, type SourcedPreference } from '@t
 import { createVerifier } from '@tuneloop/verifiers';
 import type { KtoRecord } from '@tuneloop/datasets';
 import { resolveSpec, type OptimizeJobSpec } from './job-spec.ts';
-import { resolveAdapter, resolveModel } from './policy.ts';
+import { resolveAdapter, resolveModel } from '@tuneloop/jobs';
 
 export const MAX_PROMPTS_BYTES = 256 * 1024 * 1024;
 /** The reward model's head file (Hugging Face LlamaForSequenceClassification's score.weight), as `tuneloop reward train` writes it. */
@@ -235,12 +235,21 @@ export async function validateRequest(
   home: string,
   req: StartOptimizationRequest,
   storeTarget: () => string | undefined,
+  targets: { rollout?: () => string | undefined; trainer?: () => string | undefined } = {},
 ): Promise<{ resolved: OptimizeJobSpec; totalSteps: number }> {
   const spec = resolveSpec(req.spec, req.options);
   const baseDir = await resolveModel(home, spec.base, storeTarget, 'spec.base_model');
+  if (spec.objective === 'best_of_n') {
+    // the pipeline's rollout workers load an adapter from the model store only, on a base from the store
+    if (spec.initAdapter && !baseDir.stored) throw new InvalidArgumentError('spec.init_adapter', `best-of-N samples through the rollout service, which loads adapters from the model store on a stored base; ${spec.base.name} is a local folder (import it: tuneloop model import)`);
+    spec.sftMethodConfig = { ...spec.methodConfig };
+    spec.rolloutTarget = targets.rollout?.();
+    spec.trainerTarget = targets.trainer?.();
+  }
   const base = await readBase(baseDir.dir, 'spec.base_model');
   if (spec.initAdapter) {
     const a = await resolveAdapter(home, spec.initAdapter, storeTarget, 'spec.init_adapter');
+    if (spec.objective === 'best_of_n' && !a.stored) throw new InvalidArgumentError('spec.init_adapter', `best-of-N samples through the rollout service, which loads adapters from the model store; ${spec.initAdapter.name} is a local folder (a stored adapter: name@version, e.g. an earlier job's output)`);
     const cfg = await readJsonFile(a.dir, 'adapter_config.json');
     let name: string;
     try {

@@ -24,12 +24,15 @@ export interface OptimizerOptions {
   home: string;
   /** gRPC target of the model store (a function: in-process, the port is known only once the server listens) */
   storeTarget: () => string | undefined;
+  /** gRPC targets of the rollout service and the adapter trainer (best-of-N jobs use both) */
+  rolloutTarget?: () => string | undefined;
+  trainerTarget?: () => string | undefined;
 }
 
 /** The five RPCs: one StartOptimization for both queues (by objective); Get / List / Cancel / Watch see both kinds. */
 export function preferenceOptimizerHandlers(bus: Bus, o: OptimizerOptions) {
   const validate = async (req: StartOptimizationRequest) => {
-    const { resolved, totalSteps } = await validateRequest(o.home, req, o.storeTarget);
+    const { resolved, totalSteps } = await validateRequest(o.home, req, o.storeTarget, { rollout: o.rolloutTarget, trainer: o.trainerTarget });
     return { resolved: resolved as unknown as Record<string, unknown>, totalSteps };
   };
   const pref = jobRpcHandlers<StartOptimizationRequest>(bus, { kind: KINDS.preference, idPrefix: 'pref', subject: SUBJECTS.preference, validate });
@@ -64,6 +67,14 @@ export function preferenceOptimizerHandlers(bus: Bus, o: OptimizerOptions) {
 /** Stores the adapter (its base imported first if needed) before the job is marked succeeded. */
 async function finish(done: JobDone, ctx: FinishContext<OptimizeJobSpec>, storeTarget: () => string | undefined) {
   const r = done.result as unknown as OptimizeResult;
+  if (r.stored) {
+    // best-of-N: the adapter trainer's SFT job stored the adapter
+    const output = { name: r.stored.name, version: r.stored.version };
+    return {
+      result: { output, objective: ctx.spec.objective, finalLoss: Number.isFinite(r.finalLoss) ? r.finalLoss : null, steps: r.steps, sftJobId: r.sftJobId, metrics: done.metrics ?? {} },
+      message: `adapter stored as ${output.name}@${output.version} by the adapter trainer's SFT job ${r.sftJobId}`,
+    };
+  }
   const target = storeTarget();
   if (!target) throw new Error('no model store configured (TUNELOOP_MODEL_STORE_ADDR)');
   const metrics = Object.fromEntries(Object.entries(done.metrics ?? {}).filter(([, v]) => Number.isFinite(v)));
@@ -94,7 +105,10 @@ function startModule(withWorker: boolean): ServiceModule['start'] {
     const storeAddr = process.env.TUNELOOP_MODEL_STORE_ADDR;
     // the model store: TUNELOOP_MODEL_STORE_ADDR, else this process's own gRPC server (npm start serves both)
     const storeTarget = () => storeAddr || grpcTarget(config.grpcHost, host.port);
-    host.register(PreferenceOptimizerServiceService, preferenceOptimizerHandlers(bus, { home: config.home, storeTarget }), { unimplemented: 'issue 6 / 7' });
+    // best-of-N's rollout service and adapter trainer: TUNELOOP_ROLLOUT_ADDR / TUNELOOP_ADAPTER_TRAINER_ADDR, else this server
+    const rolloutTarget = () => process.env.TUNELOOP_ROLLOUT_ADDR || grpcTarget(config.grpcHost, host.port);
+    const trainerTarget = () => process.env.TUNELOOP_ADAPTER_TRAINER_ADDR || grpcTarget(config.grpcHost, host.port);
+    host.register(PreferenceOptimizerServiceService, preferenceOptimizerHandlers(bus, { home: config.home, storeTarget, rolloutTarget, trainerTarget }), { unimplemented: 'issue 6 / 7' });
     if (!withWorker || process.env.TUNELOOP_OPTIMIZER_WORKER === '0') return;
     const ackWait = Number(process.env.TUNELOOP_OPTIMIZER_ACK_WAIT_MS || 30_000);
     if (!Number.isInteger(ackWait) || ackWait < 1000) throw new Error(`TUNELOOP_OPTIMIZER_ACK_WAIT_MS: must be an integer >= 1000, got ${JSON.stringify(process.env.TUNELOOP_OPTIMIZER_ACK_WAIT_MS)}`);

@@ -1,9 +1,10 @@
-// The RL job's training (GRPO with a verifier, PPO with a reward model, best-of-N + SFT) through @tuneloop/rl, in
-// the job's own worker thread: generation runs here on the job's policy (the rollout service is not called).
+// The RL job's training (GRPO with a verifier, PPO with a reward model) through @tuneloop/rl, in the job's own
+// worker thread: generation runs here on the job's policy, which changes every batch (best-of-N, whose policy is
+// fixed while it samples, goes through the rollout service instead: best-of-n-pipeline.ts).
 // Progress per generation batch with TRL names (reward, pass_rate, kl, clip_ratio, ...); checkpoints hold the
 // trainable weights and the optimizer's moments (PPO: with its value head and KL coefficient). Resume restores them
 // and runs the remaining batches exactly as the first attempt would have (prompt order and sampling seeds replayed
-// from the step). best-of-N is not checkpointed.
+// from the step).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -12,10 +13,10 @@ import { readCheckpoint, writeCheckpoint, type JobThreadInput, type JobThreadPos
 import { restoreWeights, weightsOf } from './weights.ts';
 import { parseSafetensors, RewardModel, REWARD_HEAD_NAME, tensorFromRaw, type CausalLM, type Tokenizer } from '@tuneloop/model';
 import { packSequences, TrainingDivergedError } from '@tuneloop/objectives';
-import { bestOfN, greedyPassAt1, PolicyOptimizer, ppoOptimizer, ppoValueHead, resolveGrpoConfig, trainGrpo, trainPpo, type RlPrompt } from '@tuneloop/rl';
+import { greedyPassAt1, PolicyOptimizer, ppoOptimizer, ppoValueHead, resolveGrpoConfig, trainGrpo, trainPpo, type RlPrompt } from '@tuneloop/rl';
 import { createVerifier, type Verifier } from '@tuneloop/verifiers';
 import type { OptimizeJobSpec } from '../job-spec.ts';
-import { withStoreRetry } from '../policy.ts';
+import { withStoreRetry } from '@tuneloop/jobs';
 import { readPrompts, resolveRewardModel, REWARD_HEAD_FILE } from '../prepare.ts';
 import type { PolicyCtx } from './preference-run.ts';
 
@@ -30,7 +31,7 @@ function finite(m: Record<string, number>): Record<string, number> {
 }
 
 /** Loads a reward-model folder: the trunk (Hugging Face folder) + `score.weight` from score.safetensors. */
-async function loadRewardModel(dir: string): Promise<{ rm: RewardModel; trunk: CausalLM; tokenizer: Tokenizer }> {
+export async function loadRewardModel(dir: string): Promise<{ rm: RewardModel; trunk: CausalLM; tokenizer: Tokenizer }> {
   const loaded = await loadModel(dir);
   if (!loaded.tokenizer) throw new Error(`${dir}: the reward model has no tokenizer.json`);
   const raw = parseSafetensors(new Uint8Array(await readFile(path.join(dir, REWARD_HEAD_FILE)))).tensors.get(REWARD_HEAD_NAME);
@@ -42,7 +43,7 @@ async function loadRewardModel(dir: string): Promise<{ rm: RewardModel; trunk: C
 }
 
 /** Reward-model scores of (prompt, completion) pairs at the last token of `<bos> prompt completion <eos>` (an empty completion is scored too). */
-function rmScorer(rm: RewardModel, tok: Tokenizer) {
+export function rmScorer(rm: RewardModel, tok: Tokenizer) {
   const enc = (s: string) => (s === '' ? [] : tok.encode(s, { addSpecialTokens: false }));
   return (prompts: string[], completions: string[]): number[] => {
     const seqs = prompts.map((p, i) => [...(tok.bosTokenId === undefined ? [] : [tok.bosTokenId]), ...enc(p), ...enc(completions[i]), ...(tok.eosTokenId === undefined ? [] : [tok.eosTokenId])]);
@@ -79,7 +80,7 @@ export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: Job
   // checkpointed tensors: the policy's trainable ones, plus PPO's value head
   const ckNamed = valueHead ? new Map([...named, [PPO_VALUE_HEAD, valueHead.head as tf.Variable]]) : named;
   let klCoef: number | undefined;
-  const ck = spec.objective === 'best_of_n' ? undefined : await readCheckpoint<{ jobId: string; totalSteps: number; losses: typeof losses; klCoef?: number }>(input.checkpointDir);
+  const ck = await readCheckpoint<{ jobId: string; totalSteps: number; losses: typeof losses; klCoef?: number }>(input.checkpointDir);
   if (ck) {
     if (ck.meta.totalSteps !== totalSteps) throw new Error(`checkpoint ${input.checkpointDir}: was written for ${ck.meta.totalSteps} steps, this job has ${totalSteps}`);
     restoreWeights(ckNamed, ck.state.weights);
@@ -92,7 +93,7 @@ export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: Job
     await writeCheckpoint(input.checkpointDir, { step, weights: weightsOf(ckNamed), optimizer: opt ? opt.getState(ckNamed) : { step: 0, moments: new Map() } }, { jobId, totalSteps, losses, ...(klCoef === undefined ? {} : { klCoef }) });
     post({ type: 'checkpoint', step });
   };
-  const maxNew = spec.grpo?.maxNewTokens ?? spec.ppo?.maxNewTokens ?? spec.bestOfN?.maxNewTokens ?? 8;
+  const maxNew = spec.grpo?.maxNewTokens ?? spec.ppo?.maxNewTokens ?? 8;
   const passThreshold = spec.grpo?.passThreshold ?? 1;
   let rm: Awaited<ReturnType<typeof loadRewardModel>> | undefined;
   try {
@@ -148,20 +149,7 @@ export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: Job
           },
         });
       } else {
-        const r = await bestOfN({
-          model: p.model, variables: vars, tokenizer: p.tokenizer, prompts, verifier: verifier!,
-          config: { ...spec.bestOfN!, sftSteps: totalSteps, batchSize: t.batchSize, lr: t.lr, seed: t.seed },
-          // SFT steps on the winners: synchronous callback, no checkpoints (sampling would be redone on a resume)
-          onStep: (s) => {
-            done++;
-            losses.push({ step: done, loss: s.loss });
-            last = finite({ loss: s.loss, learning_rate: t.lr });
-            post({ type: 'step', step: done, totalSteps, loss: s.loss, lr: t.lr, metrics: last });
-          },
-        });
-        post({ type: 'log', message: `best-of-${spec.bestOfN!.n}: ${r.kept} of ${prompts.length} prompts kept a winner (mean best score ${r.meanBestScore.toFixed(3)}, mean score ${r.meanScore.toFixed(3)})` });
-        if (r.kept === 0) throw new Error(`best-of-${spec.bestOfN!.n}: no prompt kept a winner (no completion ended with EOS${spec.bestOfN!.threshold !== undefined ? ` at score >= ${spec.bestOfN!.threshold}` : ''}); nothing to fine-tune on`);
-        last = { ...last, ...(await evalNow()), kept: r.kept, mean_best_score: r.meanBestScore, mean_score: r.meanScore };
+        throw new Error(`runRlJob: ${spec.objective} is not a trainer objective (best-of-N runs as a pipeline: best-of-n-pipeline.ts)`);
       }
     } catch (e) {
       // the optimizer counts its own steps (several per batch); report the batch

@@ -1,17 +1,18 @@
-// Where a job's models come from: a base model, an init adapter or a reward model named by a store ref
-// (name@version) or a local folder. Local folders (absolute, relative to TUNELOOP_HOME, or TUNELOOP_HOME/models/<name>)
-// are used in place; anything else is pulled from the model store (gRPC) into TUNELOOP_HOME/cache/<kind>/<name>@<version>,
-// each file checked against its SHA-256, once per worker (models with @tuneloop/jobs' pullModel; adapters here, a
-// `.complete` marker written last).
+// Where a job's models come from (adapter-trainer, preference-optimizer, ...): a base model, an init adapter or a
+// reward model named by a store ref (name@version) or a local folder. Local folders (absolute, relative to
+// TUNELOOP_HOME, or TUNELOOP_HOME/models/<name>) are used in place; anything else is pulled from the model store
+// (gRPC) into TUNELOOP_HOME/cache/<kind>/<name>@<version>, each file checked against its SHA-256, once per worker
+// (models with pullModel; adapters here, a `.complete` marker written last).
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { RetryableError } from '@tuneloop/bus';
-import { connectStore, describeModel, pullModel } from '@tuneloop/jobs';
 import type { AdapterInfo, FileEntry, ListAdaptersResponse, ModelStoreServiceClient } from '@tuneloop/proto';
 import { InvalidArgumentError, NotFoundError } from '@tuneloop/service-kit';
+import { connectStore } from './store-client.ts';
+import { describeModel, pullModel } from './store-models.ts';
 
 export interface Ref {
   name: string;

@@ -2,7 +2,7 @@
 import { RetryableError } from '@tuneloop/bus';
 import { InvalidArgumentError, UnavailableError } from '@tuneloop/service-kit';
 import { describe, expect, it } from 'vitest';
-import { withStoreRetry } from './policy.ts';
+import { withStoreRetry } from './resolve-refs.ts';
 
 describe('withStoreRetry', () => {
   it('retries UNAVAILABLE / retryable errors, then returns', async () => {
