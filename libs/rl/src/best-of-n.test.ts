@@ -6,7 +6,7 @@ import { ARITH_SMALL, arithModelConfig, arithTokenizer, CausalLM, initWeights, t
 import { heldOutAdditions, takeArith } from '@tuneloop/datasets';
 import { createVerifier } from '@tuneloop/verifiers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bestOfN } from './best-of-n.ts';
+import { bestOfN, isCandidate } from './best-of-n.ts';
 import { greedyPassAt1 } from './evaluate.ts';
 
 let tok: Tokenizer;
@@ -32,6 +32,26 @@ describe('best-of-N', () => {
     await expect(bestOfN({ ...base, config: { n: 0, sftSteps: 1 } })).rejects.toThrow(/^n: must be an integer >= 1, got 0$/);
     await expect(bestOfN({ ...base, config: { n: 2, sftSteps: 0 } })).rejects.toThrow(/^sftSteps: must be an integer >= 1, got 0$/);
     await expect(bestOfN({ ...base, verifier: 'nope', config: { n: 2, sftSteps: 1 } })).rejects.toThrow(/^verifier\.type: unknown verifier/);
+    model.dispose();
+  });
+
+  it('a winner is the best of the completions that finished: a truncated or empty one cannot win', () => {
+    expect(isCandidate({ finishReason: 'eos', text: '42' })).toBe(true);
+    expect(isCandidate({ finishReason: 'length', text: '42' })).toBe(false);
+    expect(isCandidate({ finishReason: 'stop', text: '42' })).toBe(false);
+    expect(isCandidate({ finishReason: 'eos', text: '' })).toBe(false);
+  });
+
+  it('keeps the best finished completion when a truncated one scores higher (score = length, a verifier that prefers long text)', async () => {
+    const model = tinyModel(3);
+    const verifier = { name: 'length', scoreGroup: async (_p: string, cs: string[]) => cs.map((c) => c.length) } as never;
+    const prompts = takeArith({ seed: 9, textFraction: 0 }, 24).map(toPrompt);
+    const r = await bestOfN({ model, variables: model.trainableVariables(), tokenizer: tok, prompts, verifier, config: { n: 6, maxNewTokens: 4, sftSteps: 1, seed: 2 } });
+    // the longest completions are the truncated ones (4 tokens); mean best score is the best over all samples
+    expect(r.meanBestScore).toBeGreaterThanOrEqual(3);
+    // a prompt keeps a winner exactly when one of its samples finished with text: fewer than all prompts here
+    expect(r.kept).toBeGreaterThan(0);
+    expect(r.kept).toBeLessThan(prompts.length);
     model.dispose();
   });
 

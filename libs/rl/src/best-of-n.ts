@@ -1,6 +1,7 @@
 // Best-of-N rejection sampling (RSO-style; Llama 2 "rejection sampling fine-tuning", Touvron et al. 2023
-// Sec. 3.2.3): sample N completions per prompt, keep the best by verifier score (optionally only when it
-// reaches a threshold), then supervised fine-tuning (token-mean NLL) of the policy on the winners.
+// Sec. 3.2.3): sample N completions per prompt, keep the best by verifier score among those that finished (ended
+// with EOS, non-empty; optionally only when it reaches a threshold), then supervised fine-tuning (token-mean NLL)
+// of the policy on the winners.
 import { batchSampler, createRng } from '@tuneloop/engine';
 import { buildLogprobBatch, sequenceLogprobs, type CausalLM, type Tokenizer } from '@tuneloop/model';
 import { sftLoss } from '@tuneloop/objectives';
@@ -39,6 +40,11 @@ export interface BestOfNResult {
   losses: number[]; // SFT loss per step
 }
 
+/** A completion that may win: it ended with EOS and has text before it. */
+export function isCandidate(r: { finishReason: string; text: string }): boolean {
+  return r.finishReason === 'eos' && r.text !== '';
+}
+
 export async function bestOfN(run: BestOfNRun): Promise<BestOfNResult> {
   const c = run.config;
   if (!Number.isInteger(c.n) || c.n < 1) throw new RlInputError('n', `must be an integer >= 1, got ${c.n}`);
@@ -58,14 +64,16 @@ export async function bestOfN(run: BestOfNRun): Promise<BestOfNResult> {
     const rollouts = sampleGroups(run.model, tok, ids.slice(i, i + chunk), { groupSize: c.n, maxNewTokens: maxNew, temperature: c.temperature ?? 1, seed: (c.seed ?? 0) + i * c.n });
     const scores = await scoreRollouts(verifier, part, rollouts, c.n);
     for (let p = 0; p < part.length; p++) {
-      let best = p * c.n;
+      let best = -1;
+      let top = -Infinity;
       for (let k = p * c.n; k < (p + 1) * c.n; k++) {
         allSum += scores[k];
-        if (scores[k] > scores[best]) best = k;
+        top = Math.max(top, scores[k]);
+        // the candidates: completions that ended with EOS and say something (a truncated one is not an answer)
+        if (isCandidate(rollouts[k]) && (best < 0 || scores[k] > scores[best])) best = k;
       }
-      bestSum += scores[best];
-      // Only completions that ended with EOS teach the format; a winner must also reach the threshold.
-      if (rollouts[best].finishReason === 'eos' && (c.threshold === undefined || scores[best] >= c.threshold)) {
+      bestSum += top;
+      if (best >= 0 && (c.threshold === undefined || scores[best] >= c.threshold)) {
         winners.push({ prompt: rollouts[best].promptIds, completion: rollouts[best].tokens });
       }
     }

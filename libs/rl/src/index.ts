@@ -13,7 +13,7 @@ export { resolveGrpoConfig } from './grpo-config.ts';
 export type { GrpoConfig, ResolvedGrpoConfig } from './grpo-config.ts';
 export { trainGrpo, prepareGrpo } from './grpo-trainer.ts';
 export type { GrpoRun, GrpoStepMetrics } from './grpo-trainer.ts';
-export { bestOfN } from './best-of-n.ts';
+export { bestOfN, isCandidate } from './best-of-n.ts';
 export type { BestOfNConfig, BestOfNRun, BestOfNResult } from './best-of-n.ts';
 export { trainPpo, ppoValueHead, ppoOptimizer } from './ppo-trainer.ts';
 export type { PpoConfig, PpoRun, PpoStepMetrics } from './ppo-trainer.ts';

@@ -1,8 +1,8 @@
 // The best-of-N job (rejection sampling, RSO-style) as a pipeline of the other services, in the job's thread:
 //   1. the rollout service samples N completions per prompt and scores them with the job's verifier
 //      (GenerateGroups, on its worker pool: more rollout replicas, faster sampling);
-//   2. each prompt's best completion that ended with EOS (and reaches the threshold, if one is set) is a winner; the
-//      winners go to the model store as a TRL prompt-completion dataset version `<jobId>-winners@1`;
+//   2. each prompt's best completion among those that ended with EOS and are not empty (libs/rl's rule) is a winner
+//      when it reaches the threshold, if one is set; the winners go to the model store as a TRL prompt-completion dataset version `<jobId>-winners@1`;
 //   3. the adapter trainer fine-tunes on them: an SFT job with the best-of-N job's own base, init adapter, method and
 //      training settings, idempotency key `<jobId>/sft`, whose progress is relayed as this job's steps; the adapter
 //      trainer stores the adapter (the optimizer's finish hook only reports it).
@@ -20,7 +20,7 @@ import {
   type GenerateGroupsResponse, type Job, type JobEvent,
 } from '@tuneloop/proto';
 import { decodeAdapterFiles, loadAdapter } from '@tuneloop/peft';
-import { greedyPassAt1, type RlPrompt } from '@tuneloop/rl';
+import { greedyPassAt1, isCandidate, type RlPrompt } from '@tuneloop/rl';
 import { InvalidArgumentError, UnavailableError } from '@tuneloop/service-kit';
 import { createVerifier } from '@tuneloop/verifiers';
 import type { OptimizeJobSpec } from '../job-spec.ts';
@@ -107,15 +107,16 @@ export async function sampleWinners(rollout: RolloutServiceClient, spec: Optimiz
   results.forEach((res, k) => {
     res.groups.forEach((g, j) => {
       if (g.completions.length !== b.n) throw new Error(`rollout returned ${g.completions.length} completions for a prompt, asked for ${b.n}`);
-      let best = 0;
+      let best = -1;
+      let top = -Infinity;
       g.completions.forEach((c, i) => {
         allSum += c.reward;
-        if (c.reward > g.completions[best].reward) best = i;
+        top = Math.max(top, c.reward);
+        // the candidates: completions that ended with EOS and say something (libs/rl's isCandidate)
+        if (isCandidate({ finishReason: c.finishReason === FinishReason.STOP ? 'eos' : 'other', text: c.text }) && (best < 0 || c.reward > g.completions[best].reward)) best = i;
       });
-      const w = g.completions[best];
-      bestSum += w.reward;
-      // only completions that ended with EOS teach the format; a winner must also reach the threshold
-      if (w.finishReason === FinishReason.STOP && (b.threshold === undefined || w.reward >= b.threshold)) rows.push({ prompt: chunks[k].part[j].prompt, completion: w.text });
+      bestSum += top;
+      if (best >= 0 && (b.threshold === undefined || g.completions[best].reward >= b.threshold)) rows.push({ prompt: chunks[k].part[j].prompt, completion: g.completions[best].text });
     });
   });
   return { rows, meanBestScore: bestSum / prompts.length, meanScore: allSum / (prompts.length * b.n) };
@@ -208,7 +209,7 @@ export async function runBestOfNPipeline(input: JobThreadInput<OptimizeJobSpec>,
       Object.assign(metrics, { kept: w.rows.length, mean_best_score: w.meanBestScore, mean_score: w.meanScore });
       log(`best-of-${spec.bestOfN!.n}: ${w.rows.length} of ${prompts.length} prompts kept a winner (mean best score ${w.meanBestScore.toFixed(3)}, mean score ${w.meanScore.toFixed(3)})`);
       if (w.rows.length === 0) {
-        throw new Error(`best-of-${spec.bestOfN!.n}: no prompt kept a winner (no completion ended with EOS${spec.bestOfN!.threshold !== undefined ? ` at score >= ${spec.bestOfN!.threshold}` : ''}); nothing to fine-tune on`);
+        throw new Error(`best-of-${spec.bestOfN!.n}: no prompt kept a winner (no non-empty completion ended with EOS${spec.bestOfN!.threshold !== undefined ? ` at score >= ${spec.bestOfN!.threshold}` : ''}); nothing to fine-tune on`);
       }
       const dir = path.join(path.dirname(input.checkpointDir), 'winners');
       await mkdir(dir, { recursive: true });
