@@ -81,6 +81,11 @@ export interface JobRpcHandlers<Req> {
   watch(req: { jobId: string }, ctx: { signal: AbortSignal }): AsyncGenerator<{ event: JobEvent }>;
 }
 
+/** The job id a Start with this idempotency key gets (so another service can find a job it started, e.g. to cancel it). */
+export function idempotentJobId(idPrefix: string, idempotencyKey: string): string {
+  return `${idPrefix}-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 24)}`;
+}
+
 export function checkJobIdArg(id: string): string {
   if (!JOB_ID_RE.test(id)) throw new InvalidArgumentError('job_id', `must match ${JOB_ID_RE}, got ${JSON.stringify(id)}`);
   return id;
@@ -96,9 +101,7 @@ export function jobRpcHandlers<Req extends StartLike>(bus: Bus, opts: JobRpcOpti
 
   return {
     async start(req) {
-      const jobId = req.idempotencyKey
-        ? `${opts.idPrefix}-${createHash('sha256').update(req.idempotencyKey).digest('hex').slice(0, 24)}`
-        : `${opts.idPrefix}-${randomUUID()}`;
+      const jobId = req.idempotencyKey ? idempotentJobId(opts.idPrefix, req.idempotencyKey) : `${opts.idPrefix}-${randomUUID()}`;
       const { resolved, totalSteps } = await opts.validate(req);
       const stored: StoredSpec = { request: JobSpec.toJSON((req.spec ?? JobSpec.fromPartial({})) as JobSpec), resolved, totalSteps };
       try {

@@ -1,7 +1,7 @@
 // @tuneloop/jobs: the machinery every job service shares (adapter-trainer, reward-model, preference-optimizer):
 // Start/Get/List/Cancel/Watch handlers, the work-queue worker running a worker_thread, the thread protocol,
 // checkpoints and the job folder layout.
-export { jobRpcHandlers, checkJobIdArg, lastProgress, toJobWithProgress } from './handlers.ts';
+export { jobRpcHandlers, checkJobIdArg, idempotentJobId, lastProgress, toJobWithProgress } from './handlers.ts';
 export type { JobRpcHandlers, JobRpcOptions, StartLike } from './handlers.ts';
 export { startJobWorker } from './worker.ts';
 export type { JobWorkerOptions, JobFinish, FinishContext } from './worker.ts';

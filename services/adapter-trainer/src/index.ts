@@ -1,6 +1,6 @@
 // @tuneloop/adapter-trainer: SFT with full, partial and LoRA-family fine-tuning.
 export { adapterTrainer, adapterTrainerApi, adapterTrainerHandlers, SERVICE_NAME } from './service.ts';
-export { startSftWorker, SFT_DURABLE, SFT_KIND, SFT_SUBJECT } from './worker.ts';
+export { startSftWorker, SFT_DURABLE, SFT_ID_PREFIX, SFT_KIND, SFT_SUBJECT } from './worker.ts';
 export type { SftWorkerOptions } from './worker.ts';
 export { validateRequest, resolveBaseDir, resolveDatasetPath } from './prepare.ts';
 export { resolveBase, resolveInitAdapter, resolveDataset, MAX_DATASET_BYTES } from './sources.ts';

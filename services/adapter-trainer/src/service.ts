@@ -7,7 +7,7 @@ import { jobRpcHandlers } from '@tuneloop/jobs';
 import { AdapterTrainerServiceService, type StartTrainingRequest } from '@tuneloop/proto';
 import { grpcTarget, type Handlers, type ServiceModule, type StartedService } from '@tuneloop/service-kit';
 import { validateRequest } from './prepare.ts';
-import { SFT_KIND, SFT_SUBJECT, startSftWorker } from './worker.ts';
+import { SFT_ID_PREFIX, SFT_KIND, SFT_SUBJECT, startSftWorker } from './worker.ts';
 
 /** Fully-qualified gRPC name, as health checks and reflection know it. */
 export const SERVICE_NAME = 'tuneloop.v1.AdapterTrainerService';
@@ -19,7 +19,7 @@ export const SERVICE_NAME = 'tuneloop.v1.AdapterTrainerService';
 export function adapterTrainerHandlers(bus: Bus, home: string, storeTarget?: () => string | undefined): Handlers<typeof AdapterTrainerServiceService> {
   const jobs = jobRpcHandlers<StartTrainingRequest>(bus, {
     kind: SFT_KIND,
-    idPrefix: 'sft',
+    idPrefix: SFT_ID_PREFIX,
     subject: SFT_SUBJECT,
     async validate(req) {
       const { spec, totalSteps } = await validateRequest(home, req, storeTarget);

@@ -9,6 +9,8 @@ import type { SftJobSpec } from './job-spec.ts';
 
 export const SFT_DURABLE = 'adapter-trainer-sft';
 export const SFT_KIND = 'train.sft';
+/** SFT job ids: `sft-<uuid>`, or `sft-<hash of the idempotency key>` (libs/jobs' idempotentJobId). */
+export const SFT_ID_PREFIX = 'sft';
 export const SFT_SUBJECT: JobSubject = 'jobs.train.sft';
 
 export interface SftWorkerOptions {

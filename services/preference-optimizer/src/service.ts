@@ -7,10 +7,12 @@ import { grpcTarget, type ServiceModule, type StartedService } from '@tuneloop/s
 import type { Bus, WorkQueue } from '@tuneloop/bus';
 import { jobRpcHandlers, startJobWorker, storeAdapter, type JobDone, type FinishContext } from '@tuneloop/jobs';
 
-import { PreferenceOptimizerServiceService, type StartOptimizationRequest } from '@tuneloop/proto';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { AdapterTrainerServiceClient, PreferenceOptimizerServiceService, type StartOptimizationRequest } from '@tuneloop/proto';
 import type { Logger } from 'pino';
 import { resolveSpec, SUBJECTS, type OptimizeJobSpec } from './job-spec.ts';
 import type { OptimizeResult } from './optimize-thread.ts';
+import { sftJobIdOf } from './train/best-of-n-pipeline.ts';
 import { validateRequest } from './prepare.ts';
 
 /** Fully-qualified gRPC name, as health checks and reflection know it. */
@@ -59,9 +61,33 @@ export function preferenceOptimizerHandlers(bus: Bus, o: OptimizerOptions) {
       const jobs = all.slice(start, start + size);
       return { jobs, nextPageToken: start + size < all.length ? String(start + size) : '' };
     },
-    cancelOptimizationJob: (req: { jobId: string }) => byId(req.jobId).cancel(req),
+    async cancelOptimizationJob(req: { jobId: string }) {
+      const res = await byId(req.jobId).cancel(req);
+      // a best-of-N job's SFT runs on the adapter trainer: cancel it too
+      if (res.job.spec?.objective?.$case === 'bestOfN' && o.trainerTarget) await cancelSftJob(o.trainerTarget(), sftJobIdOf(res.job.jobId));
+      return res;
+    },
     watchOptimizationJob: (req: { jobId: string }, ctx: { signal: AbortSignal }) => byId(req.jobId).watch(req, ctx),
   };
+}
+
+/**
+ * Cancels a best-of-N job's SFT job on the adapter trainer. It may not exist yet (the job was sampling, and its
+ * thread is being stopped: the worker polls for the cancel every 500 ms), so a NOT_FOUND is asked again for 2 s;
+ * an SFT job that already ended is left as it is.
+ */
+async function cancelSftJob(target: string | undefined, sftJobId: string): Promise<void> {
+  if (!target) return;
+  const c = new AdapterTrainerServiceClient(target, credentials.createInsecure());
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const err = await new Promise<ServiceError | null>((resolve) => c.cancelTrainingJob({ jobId: sftJobId }, new Metadata(), { deadline: new Date(Date.now() + 10_000) }, (e) => resolve(e)));
+      if (!err || err.code !== status.NOT_FOUND) return;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  } finally {
+    c.close();
+  }
 }
 
 /** Stores the adapter (its base imported first if needed) before the job is marked succeeded. */

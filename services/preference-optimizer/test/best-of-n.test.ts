@@ -2,7 +2,8 @@
 // with isolated names): the rollout service samples and scores N completions per prompt on its worker, the winners
 // become a dataset version in the model store, and the adapter trainer's SFT job trains on them and stores the
 // adapter; the optimizer job relays the SFT steps and reports the adapter. A second run of the same job (a
-// redelivery) reuses the winners and attaches to the same SFT job. Bad input: a local init adapter is refused.
+// redelivery) reuses the winners and attaches to the same SFT job; cancelling the job cancels its SFT job. Bad input:
+// a local init adapter is refused.
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -18,9 +19,9 @@ import { startTestServices, unaryCall, type TestServices } from '@tuneloop/servi
 import { credentials } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preferenceOptimizer } from '../src/service.ts';
-import { runBestOfNPipeline, WINNERS_FILE } from '../src/train/best-of-n-pipeline.ts';
+import { runBestOfNPipeline, sftJobIdOf, WINNERS_FILE } from '../src/train/best-of-n-pipeline.ts';
 import type { OptimizeJobSpec } from '../src/job-spec.ts';
-import { adapterFile, connectStore, errorOf, importModel, optimizerApi, optimizerClient, promptsJsonl, tempHome, watchJob } from './util.ts';
+import { adapterFile, connectStore, errorOf, importModel, optimizerApi, optimizerClient, promptsJsonl, tempHome, until, watchJob } from './util.ts';
 
 const prefix = `t${randomUUID().slice(0, 8)}`;
 let svc: TestServices;
@@ -53,12 +54,12 @@ afterAll(async () => {
   await h?.cleanup();
 });
 
-function bestOfN(over: { initAdapter?: { name: string; version: string } } = {}) {
+function bestOfN(over: { initAdapter?: { name: string; version: string }; steps?: number } = {}) {
   return StartOptimizationRequest.fromPartial({
     spec: {
       baseModel: { name: 'tinybon', version: '1' }, outputName: 'bon-test', dataset: { uri: 'prompts.jsonl', format: 5 },
       ...(over.initAdapter ? { initAdapter: over.initAdapter } : {}),
-      training: { learningRate: 0.01, maxSteps: 4, batchSize: 4, seed: 1 },
+      training: { learningRate: 0.01, maxSteps: over.steps ?? 4, batchSize: 4, seed: 1 },
       objective: { $case: 'bestOfN', value: { n: 4, keepTopK: 0, verifier: { json: '{"type":"regex","pattern":"^[0-9]"}' }, sampling: { maxNewTokens: 8, temperature: 1 } } },
     },
     options: { rank: 4, evalDataset: { uri: 'eval-prompts.jsonl', format: 5 } },
@@ -74,7 +75,7 @@ describe('best-of-N through the rollout service and the adapter trainer', () => 
     const last = events.at(-1)!;
     expect(last.status, last.message).toBe(JobStatus.SUCCEEDED);
     const sftJobId = /adapter-trainer job (\S+)/.exec(events.find((e) => e.message.startsWith('SFT on the winners'))?.message ?? '')?.[1];
-    expect(sftJobId).toBeDefined();
+    expect(sftJobId).toBe(sftJobIdOf(job!.jobId));
     stored = { name: 'bon-test', version: sftJobId! };
     expect(last.message).toBe(`adapter stored as bon-test@${sftJobId} by the adapter trainer's SFT job ${sftJobId}`);
     const kept = /(\d+) of 24 prompts kept a winner/.exec(events.map((e) => e.message).join('\n'));
@@ -117,6 +118,23 @@ describe('best-of-N through the rollout service and the adapter trainer', () => 
       await rm(home, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it('cancelling the best-of-N job cancels its SFT job on the adapter trainer', async () => {
+    const { job } = await optimizerApi(client).start(bestOfN({ steps: 2000 }));
+    const sftJobId = sftJobIdOf(job!.jobId);
+    let cancelled = false;
+    const events = await watchJob(client, job!.jobId, async (e) => {
+      if (!cancelled && e.step >= 2 && e.loss > 0) {
+        cancelled = true;
+        await optimizerApi(client).cancel(job!.jobId);
+      }
+    });
+    expect(cancelled).toBe(true);
+    expect(events.at(-1)!.status).toBe(JobStatus.CANCELLED);
+    const sft = async () => (await unaryCall<{ job?: Job }>((cb) => trainer.getTrainingJob({ jobId: sftJobId }, cb))).job!;
+    await until(async () => (await sft()).status === JobStatus.CANCELLED, 10_000, 'the SFT job to be cancelled');
+    expect((await sft()).lastEvent!.step).toBeLessThan(2000);
+  }, 120_000);
 
   it('a local init adapter is refused naming spec.init_adapter (the rollout workers load adapters from the store)', async () => {
     // the first test's adapter as a local folder

@@ -13,8 +13,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { SFT_ID_PREFIX } from '@tuneloop/adapter-trainer';
 import { loadModel } from '@tuneloop/files';
-import { describeDataset, pushDataset, resolveAdapter, resolveModel, withStoreRetry, type JobThreadInput, type JobThreadPost } from '@tuneloop/jobs';
+import { describeDataset, idempotentJobId, pushDataset, resolveAdapter, resolveModel, withStoreRetry, type JobThreadInput, type JobThreadPost } from '@tuneloop/jobs';
 import {
   AdapterTrainerServiceClient, DatasetFormat, FinishReason, JobStatus, RolloutServiceClient, StartTrainingRequest,
   type GenerateGroupsResponse, type Job, type JobEvent,
@@ -36,6 +37,8 @@ export const WINNERS_FILE = 'winners.jsonl';
 
 export const winnersDatasetName = (jobId: string) => `${jobId}-winners`;
 export const sftIdempotencyKey = (jobId: string) => `${jobId}/sft`;
+/** The adapter trainer's id of a best-of-N job's SFT job (its idempotency key decides it). */
+export const sftJobIdOf = (jobId: string) => idempotentJobId(SFT_ID_PREFIX, sftIdempotencyKey(jobId));
 
 export interface BestOfNOutcome {
   /** the adapter as the adapter trainer stored it */
