@@ -5,6 +5,9 @@
 // and the eval metrics the jobs publish (DPO: eval_rewards/accuracies on the held-out split; GRPO: greedy pass@1
 // on held-out prompts before / after).
 //   npx tsx bench/optimizer-jobs.ts [--base .tuneloop/models/tiny-arith] [--dpo-steps 100] [--grpo-steps 20] [--lr 1e-3]
+//        [--grpo-rollout local|service] [--skip-dpo]
+// --grpo-rollout service: the GRPO job samples on the rollout service (its in-process worker), the adapter synced
+// through the model store every batch (the step metrics then carry sync_seconds and rollout_seconds).
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,6 +19,7 @@ import { createRng } from '@tuneloop/engine';
 import { connectStore, folderEntries, modelStore, responseOf, sendFolder } from '@tuneloop/model-store';
 import { preferenceOptimizer } from '@tuneloop/preference-optimizer';
 import { DpoLossType, StartOptimizationRequest, type JobEvent, type ModelInfo, type ModelStoreServiceClient, type UploadModelRequest, PreferenceOptimizerServiceClient } from '@tuneloop/proto';
+import { rollout } from '@tuneloop/rollout';
 import { startTestServices } from '@tuneloop/service-kit';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { writeResult } from './results.ts';
@@ -28,6 +32,8 @@ const { values: a } = parseArgs({
     lr: { type: 'string', default: '1e-3' },
     'grpo-lr': { type: 'string', default: '3e-3' },
     pairs: { type: 'string', default: '800' },
+    'grpo-rollout': { type: 'string', default: 'local' },
+    'skip-dpo': { type: 'boolean', default: false },
   },
 });
 
@@ -55,6 +61,7 @@ async function runJob(client: PreferenceOptimizerServiceClient, req: StartOptimi
     ready: ready?.metrics ?? {},
     first: steps[0]?.metrics ?? {},
     last: steps.at(-1)?.metrics ?? {},
+    stepMetrics: steps.map((e) => e.metrics),
   };
 }
 
@@ -62,7 +69,8 @@ const home = await mkdtemp(path.join(os.tmpdir(), 'tuneloop-optimizer-bench-'));
 const prefix = `b${randomUUID().slice(0, 8)}`;
 const bus = await connectBus({ url: process.env.TUNELOOP_NATS_URL ?? 'nats://127.0.0.1:4222', name: 'optimizer-bench', prefix });
 await provision(bus, { prefix, storage: 'memory' });
-const svc = await startTestServices([modelStore, preferenceOptimizer], { TUNELOOP_HOME: home, TUNELOOP_NATS_PREFIX: prefix });
+const onService = a['grpo-rollout'] === 'service';
+const svc = await startTestServices(onService ? [modelStore, rollout, preferenceOptimizer] : [modelStore, preferenceOptimizer], { TUNELOOP_HOME: home, TUNELOOP_NATS_PREFIX: prefix });
 try {
   const store = connectStore(svc.target);
   const base = await importModel(store, path.resolve(a.base!), 'bench-base');
@@ -81,7 +89,7 @@ try {
   await writeFile(path.join(home, 'held-out.jsonl'), rows.slice(70).join('\n') + '\n');
   const client = new PreferenceOptimizerServiceClient(svc.target, credentials.createInsecure());
   const ref = { name: base.ref!.name, version: base.ref!.version };
-  const dpo = await runJob(client, StartOptimizationRequest.fromPartial({
+  const dpo = a['skip-dpo'] ? undefined : await runJob(client, StartOptimizationRequest.fromPartial({
     spec: {
       baseModel: ref, dataset: { uri: 'prefs.jsonl' }, training: { learningRate: Number(a.lr), maxSteps: Number(a['dpo-steps']), batchSize: 16, seed: 1 },
       objective: { $case: 'dpo', value: { beta: 0.1, lossType: DpoLossType.SIGMOID, labelSmoothing: 0 } },
@@ -93,13 +101,14 @@ try {
       baseModel: ref, dataset: { uri: 'prompts.jsonl', format: 5 }, training: { learningRate: Number(a['grpo-lr']), maxSteps: Number(a['grpo-steps']), batchSize: 8, seed: 1 },
       objective: { $case: 'grpo', value: { groupSize: 8, verifier: { json: '{"type":"numeric"}' }, sampling: { maxNewTokens: 4 } } },
     },
-    options: { rank: 8, evalDataset: { uri: 'held-out.jsonl', format: 5 }, checkpointEvery: 10 },
+    options: { rank: 8, evalDataset: { uri: 'held-out.jsonl', format: 5 }, checkpointEvery: 10, rollout: a['grpo-rollout'] },
   }));
   client.close();
+  const mean = (k: string) => (grpo.stepMetrics.length ? grpo.stepMetrics.reduce((t, m) => t + (m[k] ?? 0), 0) / grpo.stepMetrics.length : null);
   const result = {
     when: new Date().toISOString(), base: a.base, params: base.parameterCount, host: `${os.cpus().length} cpus, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
-    dpo: { steps: Number(a['dpo-steps']), lr: Number(a.lr), pairs: pairs.length, ...dpo },
-    grpo: { steps: Number(a['grpo-steps']), lr: Number(a['grpo-lr']), ...grpo },
+    ...(dpo ? { dpo: { steps: Number(a['dpo-steps']), lr: Number(a.lr), pairs: pairs.length, ...dpo } } : {}),
+    grpo: { steps: Number(a['grpo-steps']), lr: Number(a['grpo-lr']), rollout: a['grpo-rollout'], ...grpo, meanSyncSeconds: mean('sync_seconds'), meanRolloutSeconds: mean('rollout_seconds') },
   };
   console.log(JSON.stringify(result, null, 2));
   console.error(`wrote ${writeResult('optimizer-jobs', result)}`);

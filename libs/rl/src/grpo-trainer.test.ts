@@ -12,7 +12,7 @@ import { greedyPassAt1 } from './evaluate.ts';
 import { prepareGrpo, trainGrpo, type GrpoRun } from './grpo-trainer.ts';
 import { PolicyOptimizer } from './optimizer.ts';
 import { encodePrompts } from './prompts.ts';
-import { sampleGroups } from './sample-groups.ts';
+import { sampleGroups, scoreRollouts } from './sample-groups.ts';
 
 let tok: Tokenizer;
 beforeAll(async () => {
@@ -119,6 +119,34 @@ describe('GRPO learning (CI size)', () => {
     expect(hist.at(-1)!.metrics.reward).toBeGreaterThan(hist[0].metrics.reward);
     policy.dispose();
     reference.dispose();
+  });
+});
+
+describe('GRPO with a sampler of the caller (the rollout service)', () => {
+  it('gets each batch\'s prompts, ids and seeded options; its rollouts and rewards train exactly as the built-in sampling does', async () => {
+    const prompts = Array.from({ length: 8 }, (_, k) => ({ prompt: `${k}+${(k * 7) % 10}=`, reference: String(k + ((k * 7) % 10)) }));
+    const verifier = createVerifier({ type: 'regex', pattern: '[0-9]' });
+    const config = { steps: 3, promptsPerStep: 2, groupSize: 4, maxNewTokens: 3, lr: 1e-2, seed: 4 };
+    const a = tinyModel(5);
+    const plain = await trainGrpo({ model: a, variables: a.trainableVariables(), tokenizer: tok, prompts, verifier, config });
+    const b = tinyModel(5);
+    const calls: { step: number; prompts: string[]; seed: number }[] = [];
+    const viaSampler = await trainGrpo({
+      model: b, variables: b.trainableVariables(), tokenizer: tok, prompts, verifier, config,
+      sample: async ({ step, prompts: ps, promptIds, options }) => {
+        calls.push({ step, prompts: ps.map((p) => p.prompt), seed: options.seed });
+        expect(promptIds).toEqual(encodePrompts(tok, b.config, ps, 3));
+        const rollouts = sampleGroups(b, tok, promptIds, options); // what a remote worker holding these weights samples
+        return { rollouts, rewards: await scoreRollouts(verifier, ps, rollouts, options.groupSize) };
+      },
+    });
+    expect(calls.map((c) => c.step)).toEqual([0, 1, 2]);
+    expect(new Set(calls.map((c) => c.seed)).size).toBe(3);
+    expect(viaSampler.map((h) => [h.metrics.reward, h.metrics.loss])).toEqual(plain.map((h) => [h.metrics.reward, h.metrics.loss]));
+    const bad = tinyModel(5);
+    await expect(trainGrpo({ model: bad, variables: bad.trainableVariables(), tokenizer: tok, prompts, verifier, config, sample: async () => ({ rollouts: [] }) }))
+      .rejects.toThrow('sampler returned 0 rollouts, expected 2 prompts x 4');
+    for (const m of [a, b, bad]) m.dispose();
   });
 });
 

@@ -12,7 +12,7 @@ import { RlInputError } from './errors.ts';
 import { PolicyOptimizer } from './optimizer.ts';
 import { encodePrompts, type RlPrompt } from './prompts.ts';
 import { referenceLogprobs, requireReference } from './reference.ts';
-import { sampleGroups, scoreRollouts, type Rollout } from './sample-groups.ts';
+import { sampleGroups, scoreRollouts, type Rollout, type SampleOptions } from './sample-groups.ts';
 
 export interface GrpoRun {
   model: CausalLM; // the policy: LoRA-family adapters installed (reference = adapters disabled) or full weights
@@ -33,7 +33,16 @@ export interface GrpoRun {
   startStep?: number;
   /** A caller-owned optimizer (e.g. restored with setState); not disposed here. Default: a fresh one. */
   optimizer?: PolicyOptimizer;
+  /**
+   * Where a generation batch is sampled. Default: `sampleGroups` on `model` in this thread. A remote sampler (the
+   * rollout service) gets the batch's prompts, their token ids (the rollouts must carry these ids) and the
+   * sampling options with the batch's seed, and may return the verifier's rewards too (else they are scored here).
+   * The old log-probs are recomputed here from the tokens either way.
+   */
+  sample?: GroupSampler;
 }
+
+export type GroupSampler = (batch: { step: number; prompts: RlPrompt[]; promptIds: number[][]; options: SampleOptions }) => Promise<{ rollouts: Rollout[]; rewards?: number[] }>;
 
 export interface GrpoStepMetrics {
   step: number; // generation batch, 0-based
@@ -84,8 +93,12 @@ export async function trainGrpo(run: GrpoRun): Promise<GrpoStepMetrics[]> {
       const started = performance.now();
       const idx = nextPrompts();
       const batchPrompts = idx.map((i) => run.prompts[i]);
-      const rollouts = sampleGroups(model, tok, idx.map((i) => promptIds[i]), { ...c, seed: c.seed * 1_000_003 + step * 10_007 });
-      const rewards = await scoreRollouts(verifier, batchPrompts, rollouts, c.groupSize);
+      const ids = idx.map((i) => promptIds[i]);
+      const options: SampleOptions = { groupSize: c.groupSize, maxNewTokens: c.maxNewTokens, temperature: c.temperature, topK: c.topK, topP: c.topP, seed: c.seed * 1_000_003 + step * 10_007 };
+      const sampled = run.sample ? await run.sample({ step, prompts: batchPrompts, promptIds: ids, options }) : { rollouts: sampleGroups(model, tok, ids, options) };
+      const rollouts = sampled.rollouts;
+      if (rollouts.length !== ids.length * c.groupSize) throw new Error(`sampler returned ${rollouts.length} rollouts, expected ${ids.length} prompts x ${c.groupSize}`);
+      const rewards = sampled.rewards ?? (await scoreRollouts(verifier, batchPrompts, rollouts, c.groupSize));
       const batch = rolloutBatch(rollouts, pad);
       const truncated = rollouts.map((r) => r.finishReason === 'length');
       const held = tf.tidy(() => {

@@ -12,7 +12,7 @@ export type { PolicyStepResult } from './optimizer.ts';
 export { resolveGrpoConfig } from './grpo-config.ts';
 export type { GrpoConfig, ResolvedGrpoConfig } from './grpo-config.ts';
 export { trainGrpo, prepareGrpo } from './grpo-trainer.ts';
-export type { GrpoRun, GrpoStepMetrics } from './grpo-trainer.ts';
+export type { GroupSampler, GrpoRun, GrpoStepMetrics } from './grpo-trainer.ts';
 export { bestOfN, isCandidate } from './best-of-n.ts';
 export type { BestOfNConfig, BestOfNRun, BestOfNResult } from './best-of-n.ts';
 export { trainPpo, ppoValueHead, ppoOptimizer } from './ppo-trainer.ts';

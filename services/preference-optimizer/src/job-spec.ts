@@ -66,7 +66,9 @@ export interface OptimizeJobSpec {
   verifierRewardModel?: { name: string; version: string };
   /** the model store the API used (a worker prefers TUNELOOP_MODEL_STORE_ADDR) */
   storeTarget?: string;
-  /** best-of-N: the rollout service and the adapter trainer the API knew (a worker prefers TUNELOOP_ROLLOUT_ADDR / TUNELOOP_ADAPTER_TRAINER_ADDR) */
+  /** GRPO: sample on the rollout service's workers (the adapter synced through the model store every batch) */
+  rollout?: 'service';
+  /** best-of-N / GRPO on the rollout service: the rollout service and the adapter trainer the API knew (a worker prefers TUNELOOP_ROLLOUT_ADDR / TUNELOOP_ADAPTER_TRAINER_ADDR) */
   rolloutTarget?: string;
   trainerTarget?: string;
   /** best-of-N: the method config as requested (PEFT field names), for the adapter trainer's SFT job */
@@ -384,6 +386,10 @@ export function resolveSpec(spec: JobSpec | undefined, options: OptimizationOpti
   if (obj.objective === 'ppo' && (method === 'full' || method === 'partial')) {
     bad('options.method', 'ppo needs an adapter method (the reference is the policy with its adapter disabled); full / partial are not supported');
   }
+  const rollout = options?.rollout ?? '';
+  if (rollout !== '' && rollout !== 'local' && rollout !== 'service') bad('options.rollout', `must be "local" or "service", got ${JSON.stringify(rollout)}`);
+  if (rollout === 'service' && obj.objective !== 'grpo') bad('options.rollout', `"service" is for grpo (best-of-N always samples on the rollout service; ${obj.objective} samples in the job's thread), got ${obj.objective}`);
+  if (rollout === 'service' && (method === 'full' || method === 'partial')) bad('options.rollout', `"service" syncs the policy to the rollout workers as a PEFT adapter every batch: it needs an adapter method, got ${method}`);
   const training = trainingOf(spec, obj.objective);
   // GRPO warms up only when asked (libs/rl default 0, as measured); the other families' -1 means 10% of the steps
   if (obj.grpo && training.warmupSteps >= 0) obj.grpo = { ...obj.grpo, warmupSteps: training.warmupSteps };
@@ -399,6 +405,7 @@ export function resolveSpec(spec: JobSpec | undefined, options: OptimizationOpti
     outputName,
     dataset: { uri, format },
     evalDataset: options?.evalDataset?.uri ? { uri: options.evalDataset.uri } : undefined,
+    ...(rollout === 'service' ? { rollout: 'service' as const } : {}),
     method,
     methodConfig,
     training,

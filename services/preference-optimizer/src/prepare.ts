@@ -239,6 +239,11 @@ export async function validateRequest(
 ): Promise<{ resolved: OptimizeJobSpec; totalSteps: number }> {
   const spec = resolveSpec(req.spec, req.options);
   const baseDir = await resolveModel(home, spec.base, storeTarget, 'spec.base_model');
+  if (spec.rollout === 'service') {
+    if (!baseDir.stored) throw new InvalidArgumentError('options.rollout', `"service": the rollout workers load the policy from the model store; ${spec.base.name} is a local folder (import it: tuneloop model import)`);
+    spec.base = baseDir.stored; // pinned: every batch's adapter is linked to this version
+    spec.rolloutTarget = targets.rollout?.();
+  }
   if (spec.objective === 'best_of_n') {
     // the pipeline's rollout workers load an adapter from the model store only, on a base from the store
     if (spec.initAdapter && !baseDir.stored) throw new InvalidArgumentError('spec.init_adapter', `best-of-N samples through the rollout service, which loads adapters from the model store on a stored base; ${spec.base.name} is a local folder (import it: tuneloop model import)`);

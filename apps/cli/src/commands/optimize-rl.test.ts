@@ -58,6 +58,10 @@ describe('tuneloop optimize grpo|best-of-n, rollout generate|verify', () => {
     const a = await run([...base, '--group', '1']);
     expect(a.code).toBe(2);
     expect(a.err).toMatch(/groupSize: must be an integer >= 2, got 1/);
+    const where = await run([...base, '--rollout', 'remote']);
+    expect([where.code, where.err.trim()]).toEqual([2, 'tuneloop: --rollout: must be local or service, got "remote"']);
+    const local = await run([...base, '--rollout', 'service']);
+    expect([local.code, local.err.trim()]).toEqual([2, 'tuneloop: --rollout service: a job of the services samples there; --local runs in this process']);
     const b = await run([...base, '--verifier', '{"type":"json_schema","schema":{"type":"nope"}}']);
     expect(b.code).toBe(2);
     expect(b.err).toMatch(/verifier\.schema: is not a valid JSON Schema/);

@@ -15,7 +15,7 @@ type Method = 'grpo' | 'best-of-n' | 'ppo';
 interface RlOpts {
   policy: string; data: string; out?: string; eval?: string; verifier: string; steps: number; lr?: number; warmupSteps?: number; rank: number; seed: number; group: number; prompts: number; maxNewTokens: number;
   beta: number; lossType: string; n: number; threshold?: number; rewardModel?: string; klCoef?: number; klTarget?: number; klHorizon?: number; ppoEpochs?: number;
-  local?: boolean; addr?: string; output?: string; initAdapter?: string; method?: string; checkpointEvery?: number; key?: string; watch?: boolean; json?: boolean;
+  rollout?: string; local?: boolean; addr?: string; output?: string; initAdapter?: string; method?: string; checkpointEvery?: number; key?: string; watch?: boolean; json?: boolean;
 }
 
 /**
@@ -108,7 +108,10 @@ async function rlRequest(method: Method, o: RlOpts) {
       objective,
     },
     idempotencyKey: o.key ?? '',
-    options: { method: o.method ?? '', rank: o.initAdapter ? 0 : o.rank, checkpointEvery: o.checkpointEvery ?? 0, evalDataset: o.eval ? { uri: dataUriOf(o.eval, '--eval'), format: 5 } : undefined },
+    options: {
+      method: o.method ?? '', rank: o.initAdapter ? 0 : o.rank, checkpointEvery: o.checkpointEvery ?? 0, evalDataset: o.eval ? { uri: dataUriOf(o.eval, '--eval'), format: 5 } : undefined,
+      rollout: o.rollout ?? '',
+    },
   });
 }
 
@@ -222,13 +225,16 @@ export function register(program: Command): void {
         .option('--prompts <p>', 'prompts per generation batch', num, 16)
         .option('--warmup-steps <n>', 'linear lr warmup over the first optimizer steps (default 0)', num)
         .option('--beta <b>', 'KL coefficient', num, 0)
-        .option('--loss-type <t>', 'grpo, bnpo, dr_grpo or dapo', 'dapo');
+        .option('--loss-type <t>', 'grpo, bnpo, dr_grpo or dapo', 'dapo')
+        .option('--rollout <where>', 'where the job samples: local (its own thread, default) or service (the rollout workers; the adapter is synced through the model store every batch)');
     } else {
       c.option('--n <n>', 'samples per prompt', num, 8).option('--threshold <x>', 'keep a winner only with score >= x', num);
     }
     c.option('--watch', 'live progress on stderr (reward, pass rate, KL, clip ratio per step)')
       .option('--json', 'print JSON')
       .action(async (o: RlOpts) => {
+        if (o.rollout !== undefined && o.rollout !== 'local' && o.rollout !== 'service') throw new CliError(`--rollout: must be local or service, got ${JSON.stringify(o.rollout)}`, 2);
+        if (o.local && o.rollout === 'service') throw new CliError('--rollout service: a job of the services samples there; --local runs in this process', 2);
         if (!o.local) return submit(await rlRequest(method, o), o);
         if (!o.out) throw new CliError('--out: required with --local (the adapter folder)', 2);
         const s = await runRl(method, o as RlOpts & { out: string });

@@ -48,7 +48,7 @@ export interface BestOfNOutcome {
   metrics: Record<string, number>;
 }
 
-function rpcError(what: string, err: unknown): Error {
+export function rpcError(what: string, err: unknown): Error {
   const e = err as Partial<ServiceError>;
   if (e.code === status.INVALID_ARGUMENT) return new InvalidArgumentError('spec', `${what}: ${e.details}`);
   if (e.code === status.UNAVAILABLE || e.code === status.DEADLINE_EXCEEDED) return new UnavailableError(`${what}: ${status[e.code]}: ${e.details}`);
@@ -60,7 +60,7 @@ function unary<Res>(what: string, start: (md: Metadata, opts: { deadline: Date }
 }
 
 /** The verifier spec as the rollout service reads it (a reward-model verifier names its model). */
-function verifierJson(spec: OptimizeJobSpec): string {
+export function verifierJson(spec: OptimizeJobSpec): string {
   const v = { ...spec.verifier };
   if (v.type === 'reward_model' && spec.verifierRewardModel) {
     const m = spec.verifierRewardModel;

@@ -17,6 +17,7 @@ import { greedyPassAt1, PolicyOptimizer, ppoOptimizer, ppoValueHead, resolveGrpo
 import { createVerifier, type Verifier } from '@tuneloop/verifiers';
 import type { OptimizeJobSpec } from '../job-spec.ts';
 import { withStoreRetry } from '@tuneloop/jobs';
+import { rolloutSampler, type RolloutSampler } from './rollout-sampler.ts';
 import { readPrompts, resolveRewardModel, REWARD_HEAD_FILE } from '../prepare.ts';
 import type { PolicyCtx } from './preference-run.ts';
 
@@ -96,6 +97,7 @@ export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: Job
   const maxNew = spec.grpo?.maxNewTokens ?? spec.ppo?.maxNewTokens ?? 8;
   const passThreshold = spec.grpo?.passThreshold ?? 1;
   let rm: Awaited<ReturnType<typeof loadRewardModel>> | undefined;
+  let sampler: RolloutSampler | undefined;
   try {
     const rmRef = spec.ppo?.rewardModel ?? spec.verifierRewardModel;
     if (rmRef) rm = await loadRewardModel(await withStoreRetry(() => resolveRewardModel(home, rmRef, storeTarget)));
@@ -133,10 +135,14 @@ export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: Job
     };
     try {
       if (grpoConfig && opt) {
+        // options.rollout "service": every batch sampled on the rollout workers, the adapter synced through the store
+        const rolloutTarget = process.env.TUNELOOP_ROLLOUT_ADDR || spec.rolloutTarget;
+        if (spec.rollout === 'service' && (!rolloutTarget || !storeTarget())) throw new Error('options.rollout "service" needs the rollout service and the model store (TUNELOOP_ROLLOUT_ADDR, TUNELOOP_MODEL_STORE_ADDR)');
+        sampler = spec.rollout === 'service' ? rolloutSampler({ jobId, jobDir: path.dirname(input.checkpointDir), pm: p.pm, spec, storeTarget: storeTarget()!, rolloutTarget: rolloutTarget! }) : undefined;
         await trainGrpo({
           model: p.model, variables: vars, tokenizer: p.tokenizer, prompts, verifier: verifier!, reference,
-          config: grpoConfig, startStep: start, optimizer: opt,
-          onStep: (m) => step({ ...m.metrics, step_seconds: m.seconds }),
+          config: grpoConfig, startStep: start, optimizer: opt, sample: sampler?.sample,
+          onStep: (m) => step({ ...m.metrics, step_seconds: m.seconds, ...(sampler ? sampler.timings() : {}) }),
         });
       } else if (ppoConfig && valueHead && opt) {
         const score = rmScorer(rm!.rm, rm!.tokenizer);
@@ -162,6 +168,8 @@ export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: Job
     p.pm.setTraining(false);
     return { totalSteps, metrics: last, losses };
   } finally {
+    // the last synced adapter version; a store outage here leaves it (listed as <jobId>-policy) but fails nothing
+    await sampler?.close().catch((e: Error) => post({ type: 'log', message: `could not delete the last synced policy adapter: ${e.message}` }));
     opt?.dispose();
     valueHead?.dispose();
     if (rm) {

@@ -53,7 +53,15 @@ export interface OptimizationOptions {
   /** Checkpoint every N steps (0: 10). */
   checkpointEvery: number;
   /** Held-out prompts (GRPO / best-of-N / PPO): greedy pass@1 / mean score before and after. */
-  evalDataset?: DatasetRef | undefined;
+  evalDataset?:
+    | DatasetRef
+    | undefined;
+  /**
+   * Where GRPO samples: "" or "local": in the job's thread; "service": on the rollout service's workers, with the
+   * policy's adapter pushed to the model store as "<job id>-policy@b<batch>" before every generation batch (an
+   * adapter method on a base from the model store). best-of-N always samples on the rollout service.
+   */
+  rollout: string;
 }
 
 export interface StartOptimizationResponse {
@@ -212,6 +220,7 @@ function createBaseOptimizationOptions(): OptimizationOptions {
     evalEvery: 0,
     checkpointEvery: 0,
     evalDataset: undefined,
+    rollout: "",
   };
 }
 
@@ -240,6 +249,9 @@ export const OptimizationOptions: MessageFns<OptimizationOptions> = {
     }
     if (message.evalDataset !== undefined) {
       DatasetRef.encode(message.evalDataset, writer.uint32(66).fork()).join();
+    }
+    if (message.rollout !== "") {
+      writer.uint32(74).string(message.rollout);
     }
     return writer;
   },
@@ -321,6 +333,14 @@ export const OptimizationOptions: MessageFns<OptimizationOptions> = {
             message.evalDataset = DatasetRef.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.rollout = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -367,6 +387,7 @@ export const OptimizationOptions: MessageFns<OptimizationOptions> = {
         : isSet(object.eval_dataset)
         ? DatasetRef.fromJSON(object.eval_dataset)
         : undefined,
+      rollout: isSet(object.rollout) ? globalThis.String(object.rollout) : "",
     };
   },
 
@@ -396,6 +417,9 @@ export const OptimizationOptions: MessageFns<OptimizationOptions> = {
     if (message.evalDataset !== undefined) {
       obj.evalDataset = DatasetRef.toJSON(message.evalDataset);
     }
+    if (message.rollout !== "") {
+      obj.rollout = message.rollout;
+    }
     return obj;
   },
 
@@ -414,6 +438,7 @@ export const OptimizationOptions: MessageFns<OptimizationOptions> = {
     message.evalDataset = (object.evalDataset !== undefined && object.evalDataset !== null)
       ? DatasetRef.fromPartial(object.evalDataset)
       : undefined;
+    message.rollout = object.rollout ?? "";
     return message;
   },
 };
