@@ -3,9 +3,10 @@
 // exists) or to pinned versions in the model store. Store versions are pulled once into a disk cache
 // (TUNELOOP_HOME/cache/rollout, sha256-checked, written to a temporary folder and renamed, so processes sharing
 // a home never see half a download) and loaded once per worker process (an in-memory cache of a few policies).
+// Adapter folders of the disk cache are pruned to the most recently used few (base model folders stay).
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import type { CausalLM, ModelConfig, Tokenizer } from '@tuneloop/model';
@@ -15,6 +16,10 @@ import { z } from 'zod';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const STORE_CALL_MS = 5 * 60_000;
+/** Adapter folders kept in the disk cache by default (TUNELOOP_ROLLOUT_ADAPTER_CACHE). */
+export const ADAPTER_CACHE_DEFAULT = 16;
+/** A folder still being written (`.tmp-`, renamed into place when complete) or being deleted (`.trash-`). */
+const PARTIAL_RE = /\.(tmp|trash)-\d+-[0-9a-f]{8}$/;
 
 const RefSchema = z.object({ name: z.string().regex(NAME_RE), version: z.string().min(1) });
 /** What a job carries: a model folder, or pinned store versions. */
@@ -106,6 +111,9 @@ export async function resolvePolicy(home: string, ref: PolicyRef | undefined, st
   }
 }
 
+const sideName = (dir: string, kind: 'tmp' | 'trash') => `${dir}.${kind}-${process.pid}-${randomUUID().slice(0, 8)}`;
+const errCode = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code;
+
 async function sha256File(p: string): Promise<string> {
   const h = createHash('sha256');
   for await (const c of createReadStream(p)) h.update(c as Buffer);
@@ -115,7 +123,7 @@ async function sha256File(p: string): Promise<string> {
 /** Downloads every file into `dest` (a temporary folder, then renamed) unless it is there already. */
 async function pullFolder(dest: string, files: FileEntry[], get: (file: string) => ClientReadableStream<{ chunk?: { offset: number; data: Uint8Array } }>): Promise<string> {
   if (existsSync(path.join(dest, '.complete'))) return dest;
-  const tmp = `${dest}.tmp-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const tmp = sideName(dest, 'tmp');
   await mkdir(tmp, { recursive: true });
   try {
     for (const f of files) {
@@ -140,24 +148,103 @@ async function pullFolder(dest: string, files: FileEntry[], get: (file: string) 
   }
 }
 
-/** Local folders of a store policy, pulled into TUNELOOP_HOME/cache/rollout when missing. */
-export async function pullPolicy(home: string, p: Extract<PolicySpec, { kind: 'store' }>, client: ModelStoreServiceClient): Promise<{ baseDir: string; adapterDir?: string }> {
+/** TUNELOOP_ROLLOUT_ADAPTER_CACHE: adapter folders kept in the disk cache, an integer >= 1 (default 16). */
+export function adapterCacheLimitFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const name = 'TUNELOOP_ROLLOUT_ADAPTER_CACHE';
+  const raw = env[name];
+  if (raw === undefined || raw === '') return ADAPTER_CACHE_DEFAULT;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${name}: must be an integer >= 1, got ${JSON.stringify(raw)}`);
+  return v;
+}
+
+/** Where a store policy's folders live in the disk cache. */
+export function policyCacheDirs(home: string, p: Extract<PolicySpec, { kind: 'store' }>): { baseDir: string; adapterDir?: string } {
+  const root = path.join(home, 'cache', 'rollout');
+  const baseDir = path.join(root, 'models', `${p.base.name}@${p.base.version}`);
+  return p.adapter ? { baseDir, adapterDir: path.join(root, 'adapters', `${p.adapter.name}@${p.adapter.version}`) } : { baseDir };
+}
+
+/** Adapter folders this process has pulled and not yet read into memory: its own pruning leaves them alone. */
+const adapterReads = new Map<string, number>();
+
+function holdAdapterDir(adapterDir: string): () => void {
+  const dir = path.resolve(adapterDir);
+  adapterReads.set(dir, (adapterReads.get(dir) ?? 0) + 1);
+  return () => {
+    const n = (adapterReads.get(dir) ?? 1) - 1;
+    if (n > 0) adapterReads.set(dir, n);
+    else adapterReads.delete(dir);
+  };
+}
+
+/**
+ * Keeps at most `limit` completed adapter folders in `adaptersDir` (cache/rollout/adapters), removing the least
+ * recently used (folder mtime, touched on every use). Never removes `keep` (the folder just used) or a folder this
+ * process is reading; folders still being written (`.tmp-`) are not candidates. A folder is renamed to a `.trash-`
+ * name before it is deleted, so a concurrent pull of the same version never meets a half-deleted folder. A folder
+ * that disappears meanwhile (another process sharing the home pruned it) is skipped; a failed delete is a warning,
+ * never an error. Returns the names removed.
+ */
+export async function pruneAdapterCache(adaptersDir: string, keep: string, limit: number): Promise<string[]> {
+  const root = path.resolve(adaptersDir);
+  const held = new Set([keep, ...adapterReads.keys()].map((d) => path.resolve(d)));
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  const candidates: { name: string; used: number }[] = [];
+  let kept = 0;
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const dir = path.join(root, e.name);
+    if (PARTIAL_RE.test(e.name)) {
+      // being written (left alone) or left half-deleted by a process that died mid-delete
+      if (e.name.includes('.trash-')) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      continue;
+    }
+    const st = await stat(dir).catch(() => null);
+    if (!st || !existsSync(path.join(dir, '.complete'))) continue;
+    if (held.has(dir)) kept++;
+    else candidates.push({ name: e.name, used: st.mtimeMs });
+  }
+  candidates.sort((x, y) => y.used - x.used || x.name.localeCompare(y.name)); // most recently used first
+  const removed: string[] = [];
+  for (const { name } of candidates.slice(Math.max(0, limit - kept))) {
+    const dir = path.join(root, name);
+    const trash = sideName(dir, 'trash');
+    try {
+      await rename(dir, trash);
+    } catch (err) {
+      if (errCode(err) !== 'ENOENT') process.emitWarning(`rollout cache: cannot remove ${dir}: ${(err as Error).message}`);
+      continue;
+    }
+    removed.push(name);
+    await rm(trash, { recursive: true, force: true }).catch((err: Error) => process.emitWarning(`rollout cache: cannot delete ${trash}: ${err.message}`));
+  }
+  return removed;
+}
+
+/**
+ * Local folders of a store policy, pulled into TUNELOOP_HOME/cache/rollout when missing. The adapter folder is
+ * then marked used and the cache pruned to `adapterFolders` adapter folders (see pruneAdapterCache).
+ */
+export async function pullPolicy(home: string, p: Extract<PolicySpec, { kind: 'store' }>, client: ModelStoreServiceClient, adapterFolders = ADAPTER_CACHE_DEFAULT): Promise<{ baseDir: string; adapterDir?: string }> {
   const root = path.join(home, 'cache', 'rollout');
   await mkdir(path.join(root, 'models'), { recursive: true });
   await mkdir(path.join(root, 'adapters'), { recursive: true });
-  const baseDir = path.join(root, 'models', `${p.base.name}@${p.base.version}`);
+  const { baseDir, adapterDir } = policyCacheDirs(home, p);
   if (!existsSync(path.join(baseDir, '.complete'))) {
     const info: ModelInfo = (await unary(client, client.describeModel, { ref: p.base }).catch((e) => { throw storeError('policy.base', `model ${p.base.name}@${p.base.version}`, e); })).model!;
     await pullFolder(baseDir, info.files, (file) => client.getModel({ ref: p.base, path: file, offset: 0, chunkSize: 0 }));
   }
   if (!p.adapter) return { baseDir };
   const a = p.adapter;
-  const adapterDir = path.join(root, 'adapters', `${a.name}@${a.version}`);
-  if (!existsSync(path.join(adapterDir, '.complete'))) {
+  if (!existsSync(path.join(adapterDir!, '.complete'))) {
     const info = await findAdapter(client, a.name, a.version).catch((e) => { throw storeError('policy.adapter', `adapter ${a.name}@${a.version}`, e); });
     if (!info) throw new NotFoundError(`policy.adapter: no adapter ${a.name}@${a.version} in the model store`);
-    await pullFolder(adapterDir, info.files, (file) => client.getAdapter({ ref: a, path: file, offset: 0, chunkSize: 0 }));
+    await pullFolder(adapterDir!, info.files, (file) => client.getAdapter({ ref: a, path: file, offset: 0, chunkSize: 0 }));
   }
+  const now = new Date();
+  await utimes(adapterDir!, now, now).catch(() => undefined); // pruned meanwhile by another process: the reader pulls it again
+  await pruneAdapterCache(path.dirname(adapterDir!), adapterDir!, adapterFolders).catch((err: Error) => process.emitWarning(`rollout cache: pruning failed: ${err.message}`));
   return { baseDir, adapterDir };
 }
 
@@ -189,14 +276,27 @@ export interface LoadedPolicy {
   tokenizer: Tokenizer;
 }
 
-/** Builds the model of a policy's local folders: the base (plain or quantized) with the adapter merged in. */
-export async function loadPolicyFolders(baseDir: string, adapterDir?: string): Promise<LoadedPolicy> {
+/** The files of a PEFT adapter folder, read whole: once they are in memory the folder is not needed again. */
+export interface AdapterBytes {
+  dir: string;
+  config: string;
+  weights: Uint8Array;
+}
+
+export async function readAdapterFolder(dir: string): Promise<AdapterBytes> {
+  return { dir, config: await readFile(path.join(dir, 'adapter_config.json'), 'utf8'), weights: new Uint8Array(await readFile(path.join(dir, 'adapter_model.safetensors'))) };
+}
+
+/** Builds the model of a policy's local folders: the base (plain or quantized) with the adapter (a folder, or its files read) merged in. */
+export async function loadPolicyFolders(baseDir: string, adapter?: string | AdapterBytes): Promise<LoadedPolicy> {
   const [{ loadStoredModel }, { decodeAdapterFiles, loadAdapter }] = await Promise.all([import('@tuneloop/model-store'), import('@tuneloop/peft')]);
   const { tokenizer } = await readShape(baseDir);
   const { model } = await loadStoredModel(baseDir);
-  if (!adapterDir) return { model, tokenizer };
+  if (!adapter) return { model, tokenizer };
+  const adapterDir = typeof adapter === 'string' ? adapter : adapter.dir;
   try {
-    const files = decodeAdapterFiles(await readFile(path.join(adapterDir, 'adapter_config.json'), 'utf8'), new Uint8Array(await readFile(path.join(adapterDir, 'adapter_model.safetensors'))));
+    const bytes = typeof adapter === 'string' ? await readAdapterFolder(adapter) : adapter;
+    const files = decodeAdapterFiles(bytes.config, bytes.weights);
     const pm = loadAdapter(model, files);
     try {
       pm.mergeAndUnload(); // generation runs on merged dense weights
@@ -217,7 +317,11 @@ export async function loadPolicyFolders(baseDir: string, adapterDir?: string): P
 export class PolicyCache {
   private readonly loaded = new Map<string, { p: Promise<LoadedPolicy>; users: number }>();
   private client: ModelStoreServiceClient | undefined;
-  constructor(private readonly o: { home: string; storeClient: () => ModelStoreServiceClient; max: number }) {}
+  private readonly adapterFolders: number;
+  /** `adapterFolders`: adapter folders kept in the disk cache; default TUNELOOP_ROLLOUT_ADAPTER_CACHE (validated here, at worker start) or 16. */
+  constructor(private readonly o: { home: string; storeClient: () => ModelStoreServiceClient; max: number; adapterFolders?: number }) {
+    this.adapterFolders = o.adapterFolders ?? adapterCacheLimitFromEnv();
+  }
 
   /** Runs `fn` with the loaded policy; it is not disposed while `fn` runs. */
   async use<T>(p: PolicySpec, fn: (l: LoadedPolicy) => Promise<T>): Promise<T> {
@@ -247,8 +351,24 @@ export class PolicyCache {
       return { model: m.model, tokenizer: m.tokenizer };
     }
     this.client ??= this.o.storeClient();
-    const dirs = await pullPolicy(this.o.home, p, this.client);
-    return loadPolicyFolders(dirs.baseDir, dirs.adapterDir);
+    const { adapterDir } = policyCacheDirs(this.o.home, p);
+    if (!adapterDir) return loadPolicyFolders((await pullPolicy(this.o.home, p, this.client, this.adapterFolders)).baseDir);
+    // the adapter's files are read into memory right after the pull (this process's pruning leaves the folder alone
+    // until then); another process sharing the home may still prune it in between: then it is pulled again
+    const release = holdAdapterDir(adapterDir);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const dirs = await pullPolicy(this.o.home, p, this.client, this.adapterFolders);
+        const bytes = await readAdapterFolder(adapterDir).catch((err: unknown) => {
+          if (errCode(err) !== 'ENOENT') throw new InvalidArgumentError('policy.adapter', `cannot read the adapter in ${adapterDir}: ${(err as Error).message}`);
+          if (attempt < 3) return undefined;
+          throw new UnavailableError(`policy.adapter: ${adapterDir} was removed from the cache ${attempt} times while being loaded`);
+        });
+        if (bytes) return await loadPolicyFolders(dirs.baseDir, bytes);
+      }
+    } finally {
+      release();
+    }
   }
 
   private evict(): void {
