@@ -13,13 +13,13 @@ import { credentials } from '@grpc/grpc-js';
 import { adapterTrainer } from '@tuneloop/adapter-trainer';
 import { connectBus, deprovision, jobsKv, provision } from '@tuneloop/bus';
 import { heldOutAdditions, takeArith } from '@tuneloop/datasets';
-import { connectStore, folderEntries, modelStore, responseOf, sendFolder } from '@tuneloop/model-store';
+import { connectStore, modelStore } from '@tuneloop/model-store';
 import { preferenceOptimizer } from '@tuneloop/preference-optimizer';
-import { PreferenceOptimizerServiceClient, StartOptimizationRequest, type JobEvent, type ModelInfo, type ModelStoreServiceClient, type UploadModelRequest } from '@tuneloop/proto';
+import { PreferenceOptimizerServiceClient, StartOptimizationRequest, type JobEvent } from '@tuneloop/proto';
 import { rollout } from '@tuneloop/rollout';
 import { startTestServices } from '@tuneloop/service-kit';
-import { Metadata } from '@grpc/grpc-js';
 import { writeResult } from './results.ts';
+import { importModel } from './store.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -35,13 +35,6 @@ const { values: a } = parseArgs({
 const seeds = a.seeds!.split(',').map(Number);
 const n = Number(a.n);
 const nPrompts = Number(a.prompts);
-
-async function importModel(c: ModelStoreServiceClient, dir: string, name: string): Promise<ModelInfo> {
-  const files = await folderEntries(dir);
-  const { call, done } = responseOf<{ model?: ModelInfo }, ReturnType<ModelStoreServiceClient['uploadModel']>>((cb) => c.uploadModel(new Metadata(), cb));
-  await sendFolder<UploadModelRequest>(call, { part: { $case: 'header', value: { ref: { name, version: '' }, quantization: 0, files } } }, dir, files);
-  return (await done).model!;
-}
 
 const home = await mkdtemp(path.join(os.tmpdir(), 'tuneloop-bon-bench-'));
 const prefix = `b${randomUUID().slice(0, 8)}`;

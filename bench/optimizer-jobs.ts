@@ -16,13 +16,14 @@ import { parseArgs } from 'node:util';
 import { connectBus, deprovision, provision } from '@tuneloop/bus';
 import { preferenceTask, simulatedAnnotator } from '@tuneloop/datasets';
 import { createRng } from '@tuneloop/engine';
-import { connectStore, folderEntries, modelStore, responseOf, sendFolder } from '@tuneloop/model-store';
+import { connectStore, modelStore } from '@tuneloop/model-store';
 import { preferenceOptimizer } from '@tuneloop/preference-optimizer';
-import { DpoLossType, StartOptimizationRequest, type JobEvent, type ModelInfo, type ModelStoreServiceClient, type UploadModelRequest, PreferenceOptimizerServiceClient } from '@tuneloop/proto';
+import { DpoLossType, StartOptimizationRequest, type JobEvent, PreferenceOptimizerServiceClient } from '@tuneloop/proto';
 import { rollout } from '@tuneloop/rollout';
 import { startTestServices } from '@tuneloop/service-kit';
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import { writeResult } from './results.ts';
+import { importModel } from './store.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -36,13 +37,6 @@ const { values: a } = parseArgs({
     'skip-dpo': { type: 'boolean', default: false },
   },
 });
-
-async function importModel(c: ModelStoreServiceClient, dir: string, name: string): Promise<ModelInfo> {
-  const files = await folderEntries(dir);
-  const { call, done } = responseOf<{ model?: ModelInfo }, ReturnType<ModelStoreServiceClient['uploadModel']>>((cb) => c.uploadModel(new Metadata(), cb));
-  await sendFolder<UploadModelRequest>(call, { part: { $case: 'header', value: { ref: { name, version: '' }, quantization: 0, files } } }, dir, files);
-  return (await done).model!;
-}
 
 async function runJob(client: PreferenceOptimizerServiceClient, req: StartOptimizationRequest) {
   const t0 = performance.now();

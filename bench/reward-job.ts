@@ -10,14 +10,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import { connectBus, deprovision, provision } from '@tuneloop/bus';
 import { preferenceTask, simulatedAnnotator, writePreferenceJsonl } from '@tuneloop/datasets';
-import { connectStore, folderEntries, modelStore, responseOf, sendFolder } from '@tuneloop/model-store';
-import { RewardModelServiceClient, StartRewardTrainingRequest, type JobEvent, type ModelInfo, type ModelStoreServiceClient, type UploadModelRequest } from '@tuneloop/proto';
+import { connectStore, modelStore } from '@tuneloop/model-store';
+import { RewardModelServiceClient, StartRewardTrainingRequest, type JobEvent } from '@tuneloop/proto';
 import { rewardModel } from '@tuneloop/reward-model';
 import { startTestServices } from '@tuneloop/service-kit';
 import { writeResult } from './results.ts';
+import { importModel } from './store.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -32,13 +33,6 @@ const { values: a } = parseArgs({
 });
 const SLICE = { correct: 0, 'correct-rambling': 2, 'wrong-close': 1, 'wrong-far': 1, 'wrong-rambling': 0 };
 const kindWeights = a.task === 'slice' ? SLICE : undefined;
-
-async function importModel(c: ModelStoreServiceClient, dir: string, name: string): Promise<ModelInfo> {
-  const files = await folderEntries(dir);
-  const { call, done } = responseOf<{ model?: ModelInfo }, ReturnType<ModelStoreServiceClient['uploadModel']>>((cb) => c.uploadModel(new Metadata(), cb));
-  await sendFolder<UploadModelRequest>(call, { part: { $case: 'header', value: { ref: { name, version: '' }, quantization: 0, files } } }, dir, files);
-  return (await done).model!;
-}
 
 const home = await mkdtemp(path.join(os.tmpdir(), 'tuneloop-reward-bench-'));
 const prefix = `b${randomUUID().slice(0, 8)}`;

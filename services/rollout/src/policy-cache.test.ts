@@ -10,11 +10,12 @@ import { Metadata } from '@grpc/grpc-js';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, initBackend } from '@tuneloop/engine';
 import { saveModel } from '@tuneloop/files';
-import { ARITH_SMALL, arithModelConfig, arithTokenizer, CausalLM, fromFloat32, generate, initWeights, serializeSafetensors } from '@tuneloop/model';
+import { ARITH_SMALL, arithModelConfig, arithTokenizer, CausalLM, generate, initWeights } from '@tuneloop/model';
 import { connectStore, folderEntries, modelStore, responseOf, sendFolder } from '@tuneloop/model-store';
 import type { UploadAdapterRequest } from '@tuneloop/proto';
 import { startTestServices, type TestServices } from '@tuneloop/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeAdapter } from './test-fixtures.ts';
 import { ADAPTER_CACHE_DEFAULT, adapterCacheLimitFromEnv, PolicyCache, pruneAdapterCache, type LoadedPolicy, type PolicySpec } from './policy.ts';
 
 const tok = arithTokenizer();
@@ -22,22 +23,6 @@ const VERSIONS = ['b0', 'b1', 'b2', 'b3', 'b4'];
 let svc: TestServices;
 let home: string;
 let baseVersion = '';
-
-/** A LoRA adapter (r 2 on q_proj and v_proj of the one layer), non-zero, different per seed. */
-async function makeAdapter(dir: string, seed: number): Promise<void> {
-  const rng = createRng(seed);
-  const cfg = { peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 2, lora_alpha: 4, lora_dropout: 0, target_modules: ['q_proj', 'v_proj'], bias: 'none', use_rslora: false, use_dora: false };
-  const t = new Map<string, ReturnType<typeof fromFloat32>>();
-  const rand = (n: number) => Float32Array.from({ length: n }, () => (rng.next() - 0.5) * 1.5);
-  for (const [m, out] of [['q_proj', 32], ['v_proj', 16]] as const) {
-    const p = `base_model.model.model.layers.0.self_attn.${m}`;
-    t.set(`${p}.lora_A.weight`, fromFloat32(rand(2 * 32), 'F32', [2, 32]));
-    t.set(`${p}.lora_B.weight`, fromFloat32(rand(out * 2), 'F32', [out, 2]));
-  }
-  await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'adapter_config.json'), JSON.stringify(cfg));
-  await writeFile(path.join(dir, 'adapter_model.safetensors'), serializeSafetensors(t, { format: 'pt' }));
-}
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', quiet: true });

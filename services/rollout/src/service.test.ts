@@ -30,6 +30,7 @@ import {
 } from '@tuneloop/proto';
 import { startTestServices, type TestServices } from '@tuneloop/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeAdapter } from './test-fixtures.ts';
 import { createRng } from '@tuneloop/engine';
 import { resultBucketName } from './dispatcher.ts';
 import { SERVICE_NAME, rollout } from './service.ts';
@@ -50,22 +51,6 @@ async function makeModel(dir: string, seed: number, context = 64): Promise<void>
   tf.dispose([...w.values()]);
   await saveModel(dir, m, { tokenizer: tok });
   m.dispose();
-}
-
-/** A LoRA adapter (r 2 on q_proj and v_proj of the one layer) with non-zero A and B, as PEFT writes it. */
-async function makeAdapter(dir: string): Promise<void> {
-  const rng = createRng(17);
-  const cfg = { peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 2, lora_alpha: 4, lora_dropout: 0, target_modules: ['q_proj', 'v_proj'], bias: 'none', use_rslora: false, use_dora: false };
-  const t = new Map<string, ReturnType<typeof fromFloat32>>();
-  const rand = (n: number) => Float32Array.from({ length: n }, () => (rng.next() - 0.5) * 1.5);
-  for (const [m, out] of [['q_proj', 32], ['v_proj', 16]] as const) {
-    const p = `base_model.model.model.layers.0.self_attn.${m}`;
-    t.set(`${p}.lora_A.weight`, fromFloat32(rand(2 * 32), 'F32', [2, 32]));
-    t.set(`${p}.lora_B.weight`, fromFloat32(rand(out * 2), 'F32', [out, 2]));
-  }
-  await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'adapter_config.json'), JSON.stringify(cfg));
-  await writeFile(path.join(dir, 'adapter_model.safetensors'), serializeSafetensors(t, { format: 'pt' }));
 }
 
 beforeAll(async () => {
