@@ -1,4 +1,5 @@
-// `tuneloop optimize dpo|grpo ...` through the preference-optimizer service (the default path) on a real port with
+// `tuneloop optimize dpo|grpo|best-of-n ...` through the preference-optimizer service (the default path, with the
+// model store, rollout and adapter-trainer services in the same process as under `npm start`) on a real port with
 // real NATS: the base imported with `tuneloop model import`, then named name@version; live progress per step
 // (NDJSON with --json, progress lines otherwise), the adapter in the model store, bad input exiting 2. Also
 // `optimize ppo --local` with a reward-model folder.
@@ -14,8 +15,8 @@ let close: () => Promise<void>;
 const saved = { addr: process.env.TUNELOOP_GRPC_ADDR };
 
 beforeAll(async () => {
-  const [{ writeTinyBase }, { connectBus, provision, deprovision }, { modelStore }, { preferenceOptimizer }, { startTestServices }, { fromFloat32, serializeSafetensors }] = await Promise.all([
-    import('@tuneloop/adapter-trainer'), import('@tuneloop/bus'), import('@tuneloop/model-store'), import('@tuneloop/preference-optimizer'), import('@tuneloop/service-kit'), import('@tuneloop/model'),
+  const [{ writeTinyBase, adapterTrainer }, { connectBus, provision, deprovision }, { modelStore }, { preferenceOptimizer }, { rollout }, { startTestServices }, { fromFloat32, serializeSafetensors }] = await Promise.all([
+    import('@tuneloop/adapter-trainer'), import('@tuneloop/bus'), import('@tuneloop/model-store'), import('@tuneloop/preference-optimizer'), import('@tuneloop/rollout'), import('@tuneloop/service-kit'), import('@tuneloop/model'),
   ]);
   dir = await mkdtemp(join(tmpdir(), 'tuneloop-optimize-cli-'));
   await writeTinyBase(join(dir, 'tinycli'), 5);
@@ -30,7 +31,7 @@ beforeAll(async () => {
   const prefix = `t${randomUUID().slice(0, 8)}`;
   const bus = await connectBus({ url: process.env.TUNELOOP_NATS_URL ?? 'nats://127.0.0.1:4222', name: 'optimize-cli-test', prefix });
   await provision(bus, { prefix, storage: 'memory' });
-  const svc = await startTestServices([modelStore, preferenceOptimizer], { TUNELOOP_HOME: join(dir, 'home'), TUNELOOP_NATS_PREFIX: prefix, TUNELOOP_OPTIMIZER_ACK_WAIT_MS: '5000' });
+  const svc = await startTestServices([modelStore, rollout, adapterTrainer, preferenceOptimizer], { TUNELOOP_HOME: join(dir, 'home'), TUNELOOP_NATS_PREFIX: prefix, TUNELOOP_OPTIMIZER_ACK_WAIT_MS: '5000' });
   process.env.TUNELOOP_GRPC_ADDR = svc.target;
   close = async () => {
     await svc.close();
@@ -70,6 +71,20 @@ describe('tuneloop optimize through the service', () => {
     expect(r.err).toMatch(/\[2\/2\] reward \d\.\d{3} pass \d\.\d{3} kl -?\d\.\d{4} clip \d\.\d{3}/);
     expect(r.out).toMatch(/^rl-\S+ succeeded: adapter tinycli-grpo@rl-/);
   }, 60_000);
+
+  it('grpo --rollout service samples on the rollout service; best-of-n fine-tunes through an adapter-trainer SFT job', async () => {
+    const g = await run(['optimize', 'grpo', '--policy', 'tinycli@1', '--data', join(dir, 'prompts.jsonl'), '--steps', '2', '--group', '4', '--prompts', '2', '--max-new-tokens', '3',
+      '--rank', '4', '--verifier', '{"type":"regex","pattern":"[0-9]"}', '--rollout', 'service', '--output', 'cli-grpo-svc', '--watch']);
+    expect(g.code, g.err).toBe(0);
+    expect(g.err).toMatch(/\[2\/2\] reward \d\.\d{3} pass \d\.\d{3}/);
+    expect(g.out).toMatch(/^rl-\S+ succeeded: adapter cli-grpo-svc@rl-/);
+    const b = await run(['optimize', 'best-of-n', '--policy', 'tinycli@1', '--data', join(dir, 'prompts.jsonl'), '--steps', '2', '--n', '4', '--max-new-tokens', '8',
+      '--rank', '4', '--verifier', '{"type":"regex","pattern":"[0-9]"}', '--output', 'cli-bon', '--watch']);
+    expect(b.code, b.err).toBe(0);
+    expect(b.err).toMatch(/prompts kept a winner/);
+    expect(b.err).toMatch(/SFT on the winners: adapter-trainer job sft-/);
+    expect(b.out).toMatch(/^rl-\S+ succeeded: adapter cli-bon@sft-/);
+  }, 90_000);
 
   it('bad input exits 2 with the field: beta 0 in the CLI, an identical pair at the service (line named)', async () => {
     const b = await run(['optimize', 'dpo', '--policy', 'tinycli@1', '--data', join(dir, 'prefs.jsonl'), '--beta', '0']);
