@@ -111,12 +111,15 @@ export async function checkAdapterFolder(blobs: BlobStore, files: ManifestFile[]
   const byPath = new Map(files.map((f) => [f.path, f]));
   const cfg = byPath.get('adapter_config.json');
   if (!cfg) throw new InvalidArgumentError('header.files', 'a PEFT adapter folder needs adapter_config.json');
-  const raw = (await readJson(blobs, cfg)) as { peft_type?: unknown } | null;
-  if (!raw || typeof raw !== 'object' || typeof raw.peft_type !== 'string' || raw.peft_type === '') {
-    throw new InvalidArgumentError('files[adapter_config.json]', 'must be a JSON object with a string peft_type');
+  const raw = (await readJson(blobs, cfg)) as { peft_type?: unknown; tuneloop_method?: unknown } | null;
+  // full and partial fine-tuning write the trained weights with tuneloop's own adapter_config.json (no peft_type:
+  // PEFT has none for them): {"tuneloop_method": "full" | "partial"}; they are stored as peft type FULL / PARTIAL
+  const own = raw && typeof raw === 'object' && (raw.tuneloop_method === 'full' || raw.tuneloop_method === 'partial') ? raw.tuneloop_method.toUpperCase() : undefined;
+  if (!own && (!raw || typeof raw !== 'object' || typeof raw.peft_type !== 'string' || raw.peft_type === '')) {
+    throw new InvalidArgumentError('files[adapter_config.json]', 'must be a JSON object with a string peft_type (or tuneloop_method "full" / "partial")');
   }
   const weights = byPath.get('adapter_model.safetensors');
   if (!weights) throw new InvalidArgumentError('header.files', 'a PEFT adapter folder needs adapter_model.safetensors');
   const h = await safetensorsHeader(blobs, weights);
-  return { peftType: raw.peft_type, trainableParameters: h.entries.reduce((a, e) => a + numElements(e.shape), 0) };
+  return { peftType: own ?? (raw!.peft_type as string), trainableParameters: h.entries.reduce((a, e) => a + numElements(e.shape), 0) };
 }

@@ -197,6 +197,17 @@ describe.each(['fs', 'nats'] as const)('model store on the %s backend', (kind) =
     expect(Buffer.concat(parts).equals(await readFile(join(dir, 'adapter_config.json')))).toBe(true);
     await expectCode(unary(h.client.deleteModel.bind(h.client) as never, { ref: base.ref }), status.FAILED_PRECONDITION);
     await expectCode(uploadAdapter(h.client, dir, 'orphan', { name: 'nope', version: '' }), status.NOT_FOUND);
+    // full / partial fine-tuning's folders: tuneloop's adapter_config.json (no PEFT peft_type) is stored as FULL / PARTIAL
+    for (const method of ['full', 'partial']) {
+      const own = join(work, `adapter-${method}`);
+      await adapterFolder(own);
+      await writeFile(join(own, 'adapter_config.json'), JSON.stringify({ tuneloop_method: method, base_model_name_or_path: 'base' }));
+      expect((await uploadAdapter(h.client, own, `sft-${method}`, { name: 'base', version: 'latest' })).peftType).toBe(method.toUpperCase());
+    }
+    const neither = join(work, 'adapter-neither');
+    await adapterFolder(neither);
+    await writeFile(join(neither, 'adapter_config.json'), JSON.stringify({ tuneloop_method: 'magic' }));
+    await expectCode(uploadAdapter(h.client, neither, 'sft-magic', { name: 'base', version: 'latest' }), status.INVALID_ARGUMENT);
   });
 
   it('quantizes a tiny Llama via the RPC (nf4 + double quant) and loads it back packed', async () => {

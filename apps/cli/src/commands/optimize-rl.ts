@@ -109,7 +109,7 @@ async function rlRequest(method: Method, o: RlOpts) {
     },
     idempotencyKey: o.key ?? '',
     options: {
-      method: o.method ?? '', rank: o.initAdapter ? 0 : o.rank, checkpointEvery: o.checkpointEvery ?? 0, evalDataset: o.eval ? { uri: dataUriOf(o.eval, '--eval'), format: 5 } : undefined,
+      method: o.method ?? '', rank: o.initAdapter || o.method === 'full' || o.method === 'partial' ? 0 : o.rank, // the default rank is LoRA's; full / partial take none checkpointEvery: o.checkpointEvery ?? 0, evalDataset: o.eval ? { uri: dataUriOf(o.eval, '--eval'), format: 5 } : undefined,
       rollout: o.rollout ?? '',
     },
   });

@@ -70,6 +70,11 @@ describe('tuneloop optimize through the service', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/\[2\/2\] reward \d\.\d{3} pass \d\.\d{3} kl -?\d\.\d{4} clip \d\.\d{3}/);
     expect(r.out).toMatch(/^rl-\S+ succeeded: adapter tinycli-grpo@rl-/);
+    // full fine-tuning (the measured GRPO recipe's method): the default LoRA rank is not sent
+    const f = await run(['optimize', 'grpo', '--policy', 'tinycli@1', '--data', join(dir, 'prompts.jsonl'), '--steps', '1', '--group', '4', '--prompts', '2', '--max-new-tokens', '3',
+      '--method', 'full', '--lr', '1e-5', '--output', 'cli-grpo-full', '--verifier', 'numeric', '--watch']);
+    expect(f.code, f.err).toBe(0);
+    expect(f.out).toMatch(/^rl-\S+ succeeded: adapter cli-grpo-full@rl-/);
   }, 60_000);
 
   it('grpo --rollout service samples on the rollout service; best-of-n fine-tunes through an adapter-trainer SFT job', async () => {

@@ -56,7 +56,7 @@ async function preferenceRequest(method: string, o: OptimizeOpts) {
     },
     idempotencyKey: o.key ?? '',
     options: {
-      method: o.method ?? '', rank: o.initAdapter ? 0 : o.rank, evalFraction: o.evalFraction ?? 0, evalEvery: o.evalEvery ?? 0, checkpointEvery: o.checkpointEvery ?? 0,
+      method: o.method ?? '', rank: o.initAdapter || o.method === 'full' || o.method === 'partial' ? 0 : o.rank, // the default rank is LoRA's; full / partial take none evalFraction: o.evalFraction ?? 0, evalEvery: o.evalEvery ?? 0, checkpointEvery: o.checkpointEvery ?? 0,
       evalDataset: o.eval ? { uri: dataUriOf(o.eval, '--eval'), format: 0 } : undefined,
     },
   });
