@@ -24,3 +24,4 @@ export { pushDataset, describeDataset, listDatasets, fetchDatasetFile, storeFile
 export type { PushDatasetInput, StoreFileRef, FetchedStoreFile } from './store-datasets.ts';
 export { resolveModel, resolveAdapter, withStoreRetry, localFolder } from './resolve-refs.ts';
 export type { Ref, ResolvedFolder } from './resolve-refs.ts';
+export { readAdapterFolder, startingPolicy } from './starting-policy.ts';

@@ -2,14 +2,13 @@
 // method or loads the init adapter to continue from, resumes from the job's checkpoint if there is one (it holds the
 // trainable weights: those of a loaded adapter too), trains, writes checkpoints and finally the PEFT adapter folder,
 // reporting through `post`. Runs in a worker_thread (train-thread.ts) so the service's event loop stays free.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@tuneloop/engine';
 import { loadModel, writeFolderAtomic } from '@tuneloop/files';
-import { resolveAdapter, resolveModel, withStoreRetry } from '@tuneloop/jobs';
+import { resolveAdapter, resolveModel, startingPolicy, withStoreRetry } from '@tuneloop/jobs';
 import { causalLmLoss, sequenceLogprobs, type CausalLM } from '@tuneloop/model';
-import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, decodeAdapterFiles, encodeAdapterFiles, getPeftMethod, loadAdapter, saveAdapter, type PeftModel } from '@tuneloop/peft';
+import { encodeAdapterFiles, saveAdapter } from '@tuneloop/peft';
 import { checkpointDir, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import type { SftJobSpec } from './job-spec.ts';
 import { prepareRows, readDataset, totalStepsOf } from './prepare.ts';
@@ -62,16 +61,6 @@ async function inputsOf(spec: SftJobSpec, home: string): Promise<{ baseDir: stri
   return { baseDir, dataset, initAdapterDir };
 }
 
-/** The trainable policy: the init adapter loaded onto `model` (training continues it), or a fresh method applied. */
-async function applyMethod(model: CausalLM, spec: SftJobSpec, initAdapterDir: string | undefined): Promise<PeftModel> {
-  if (initAdapterDir) {
-    const files = decodeAdapterFiles(await readFile(path.join(initAdapterDir, ADAPTER_CONFIG_FILE), 'utf8'), new Uint8Array(await readFile(path.join(initAdapterDir, ADAPTER_WEIGHTS_FILE))));
-    return loadAdapter(model, files, { seed: spec.training.seed });
-  }
-  const method = getPeftMethod(spec.method);
-  return method.apply(model, method.parseConfig(spec.methodConfig), { seed: spec.training.seed });
-}
-
 export async function trainJob(input: ThreadInput, post: (m: ThreadMessage) => void): Promise<void> {
   const { spec, jobId, home } = input;
   await initBackend({ quiet: true });
@@ -81,7 +70,7 @@ export async function trainJob(input: ThreadInput, post: (m: ThreadMessage) => v
   const tokenizer = tok;
   const rows = prepareRows(await readDataset(dataset.path), dataset.label, tokenizer, config, spec);
   const totalSteps = totalStepsOf(spec, rows.train.length);
-  const pm = await applyMethod(model, spec, initAdapterDir).catch((e: unknown) => {
+  const pm = await startingPolicy(model, { initAdapterDir, method: spec.method, methodConfig: spec.methodConfig, seed: spec.training.seed }).catch((e: unknown) => {
     model.dispose();
     throw e;
   });

@@ -2,15 +2,14 @@
 // a folder or the model store + the init adapter or a fresh PEFT method), runs the preference or RL training, and
 // writes the adapter as a PEFT folder (adapter_config.json + adapter_model.safetensors + tuneloop_training.json)
 // to TUNELOOP_HOME/adapters/<output_name>/<jobId>/, then posts 'done' (the worker's finish hook stores it).
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { initBackend } from '@tuneloop/engine';
 import { loadModel, writeFolderAtomic } from '@tuneloop/files';
 import type { JobThreadInput, JobThreadPost } from '@tuneloop/jobs';
 import type { CausalLM } from '@tuneloop/model';
-import { decodeAdapterFiles, encodeAdapterFiles, getPeftMethod, loadAdapter, saveAdapter, type PeftModel } from '@tuneloop/peft';
+import { encodeAdapterFiles, saveAdapter, type PeftModel } from '@tuneloop/peft';
 import type { OptimizeJobSpec } from './job-spec.ts';
-import { resolveAdapter, resolveModel, withStoreRetry } from '@tuneloop/jobs';
+import { resolveAdapter, resolveModel, startingPolicy, withStoreRetry } from '@tuneloop/jobs';
 import { readBase } from './prepare.ts';
 import { runPreferenceJob, type PolicyCtx } from './train/preference-run.ts';
 import { runRlJob } from './train/rl-run.ts';
@@ -35,19 +34,11 @@ export interface OptimizeResult {
   sftJobId?: string;
 }
 
-async function readAdapter(dir: string) {
-  return decodeAdapterFiles(await readFile(path.join(dir, 'adapter_config.json'), 'utf8'), new Uint8Array(await readFile(path.join(dir, 'adapter_model.safetensors'))));
-}
-
 /** The starting policy: `model` with the init adapter loaded (continues training), or a fresh method applied. */
 async function applyPolicy(model: CausalLM, spec: OptimizeJobSpec, home: string, storeTarget: () => string | undefined): Promise<PeftModel> {
-  if (spec.initAdapter) {
-    const ref = spec.initAdapter;
-    const dir = (await withStoreRetry(() => resolveAdapter(home, ref, storeTarget, 'spec.init_adapter'))).dir;
-    return loadAdapter(model, await readAdapter(dir), { seed: spec.training.seed });
-  }
-  const method = getPeftMethod(spec.method);
-  return method.apply(model, method.parseConfig(spec.methodConfig), { seed: spec.training.seed });
+  const ref = spec.initAdapter;
+  const initAdapterDir = ref ? (await withStoreRetry(() => resolveAdapter(home, ref, storeTarget, 'spec.init_adapter'))).dir : undefined;
+  return startingPolicy(model, { initAdapterDir, method: spec.method, methodConfig: spec.methodConfig, seed: spec.training.seed });
 }
 
 export default async function runOptimizeJob(input: JobThreadInput<OptimizeJobSpec>, post: JobThreadPost): Promise<void> {

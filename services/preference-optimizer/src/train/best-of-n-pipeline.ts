@@ -10,23 +10,22 @@
 // key attaches the second attempt to the same SFT job (which resumes from its own checkpoint).
 // Held-out greedy pass@1 (options.eval_dataset) is measured here before and after, on the base (+ init adapter) and
 // on base + the new adapter, with the verifier loaded here (a reward-model verifier loads the reward model).
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { SFT_ID_PREFIX } from '@tuneloop/adapter-trainer';
 import { loadModel } from '@tuneloop/files';
-import { describeDataset, idempotentJobId, pushDataset, resolveAdapter, resolveModel, withStoreRetry, type JobThreadInput, type JobThreadPost } from '@tuneloop/jobs';
+import { describeDataset, idempotentJobId, pushDataset, readAdapterFolder, resolveAdapter, resolveModel, withStoreRetry, type JobThreadInput, type JobThreadPost } from '@tuneloop/jobs';
 import {
   AdapterTrainerServiceClient, DatasetFormat, FinishReason, JobStatus, RolloutServiceClient, StartTrainingRequest,
   type GenerateGroupsResponse, type Job, type JobEvent,
 } from '@tuneloop/proto';
-import { decodeAdapterFiles, loadAdapter } from '@tuneloop/peft';
-import { greedyPassAt1, isCandidate, type RlPrompt } from '@tuneloop/rl';
+import { loadAdapter } from '@tuneloop/peft';
+import { greedyPassAt1, isCandidate, type Rollout, type RlPrompt } from '@tuneloop/rl';
 import { InvalidArgumentError, UnavailableError } from '@tuneloop/service-kit';
-import { createVerifier } from '@tuneloop/verifiers';
 import type { OptimizeJobSpec } from '../job-spec.ts';
-import { readPrompts } from '../prepare.ts';
-import { loadRewardModel, rmScorer } from './rl-run.ts';
+import { readPrompts, resolveRewardModel } from '../prepare.ts';
+import { jobVerifier, loadRewardModel } from './rl-run.ts';
 
 /** Prompts per GenerateGroups call, and calls in flight (so that several rollout workers sample at once). */
 const PROMPTS_PER_CALL = 16;
@@ -58,6 +57,11 @@ export function rpcError(what: string, err: unknown): Error {
 function unary<Res>(what: string, start: (md: Metadata, opts: { deadline: Date }, cb: (e: ServiceError | null, r: Res) => void) => unknown): Promise<Res> {
   return new Promise((resolve, reject) => start(new Metadata(), { deadline: new Date(Date.now() + CALL_MS) }, (e, r) => (e ? reject(rpcError(what, e)) : resolve(r))));
 }
+
+const FINISH: Record<number, Rollout['finishReason']> = { [FinishReason.STOP]: 'eos', [FinishReason.LENGTH]: 'length', [FinishReason.STOP_STRING]: 'stop' };
+
+/** A rollout service completion's finish reason as @tuneloop/rl names it. */
+export const finishOf = (reason: FinishReason): Rollout['finishReason'] => FINISH[reason] ?? 'length';
 
 /** The verifier spec as the rollout service reads it (a reward-model verifier names its model). */
 export function verifierJson(spec: OptimizeJobSpec): string {
@@ -116,7 +120,7 @@ export async function sampleWinners(rollout: RolloutServiceClient, spec: Optimiz
         allSum += c.reward;
         top = Math.max(top, c.reward);
         // the candidates: completions that ended with EOS and say something (libs/rl's isCandidate)
-        if (isCandidate({ finishReason: c.finishReason === FinishReason.STOP ? 'eos' : 'other', text: c.text }) && (best < 0 || c.reward > g.completions[best].reward)) best = i;
+        if (isCandidate({ finishReason: finishOf(c.finishReason), text: c.text }) && (best < 0 || c.reward > g.completions[best].reward)) best = i;
       });
       bestSum += top;
       if (best >= 0 && (b.threshold === undefined || g.completions[best].reward >= b.threshold)) rows.push({ prompt: chunks[k].part[j].prompt, completion: g.completions[best].text });
@@ -160,18 +164,13 @@ async function evalPassAt1(spec: OptimizeJobSpec, home: string, storeTarget: () 
   try {
     if (adapter) {
       const dir = (await withStoreRetry(() => resolveAdapter(home, adapter, storeTarget, 'adapter'))).dir;
-      const files = decodeAdapterFiles(await readFile(path.join(dir, 'adapter_config.json'), 'utf8'), new Uint8Array(await readFile(path.join(dir, 'adapter_model.safetensors'))));
-      const pm = loadAdapter(model, files, { seed: spec.training.seed });
+      const pm = loadAdapter(model, await readAdapterFolder(dir), { seed: spec.training.seed });
       pm.setTraining(false);
       unload = () => pm.unload();
     }
-    if (spec.verifierRewardModel) {
-      const { resolveRewardModel } = await import('../prepare.ts');
-      rm = await loadRewardModel(await withStoreRetry(() => resolveRewardModel(home, spec.verifierRewardModel!, storeTarget)));
-    }
-    const score = rm ? rmScorer(rm.rm, rm.tokenizer) : undefined;
-    const verifier = createVerifier(spec.verifier as { type: string }, score ? { score: async (prompt, completions) => score(completions.map(() => prompt), completions) } : {});
-    return await greedyPassAt1(model, tokenizer, evalPrompts, verifier, { maxNewTokens: spec.bestOfN?.maxNewTokens ?? 8 });
+    const rmRef = spec.verifierRewardModel;
+    if (rmRef) rm = await loadRewardModel(await withStoreRetry(() => resolveRewardModel(home, rmRef, storeTarget)));
+    return await greedyPassAt1(model, tokenizer, evalPrompts, jobVerifier(spec, rm), { maxNewTokens: spec.bestOfN?.maxNewTokens ?? 8 });
   } finally {
     unload();
     model.dispose();

@@ -44,7 +44,7 @@ export async function loadRewardModel(dir: string): Promise<{ rm: RewardModel; t
 }
 
 /** Reward-model scores of (prompt, completion) pairs at the last token of `<bos> prompt completion <eos>` (an empty completion is scored too). */
-export function rmScorer(rm: RewardModel, tok: Tokenizer) {
+function rmScorer(rm: RewardModel, tok: Tokenizer) {
   const enc = (s: string) => (s === '' ? [] : tok.encode(s, { addSpecialTokens: false }));
   return (prompts: string[], completions: string[]): number[] => {
     const seqs = prompts.map((p, i) => [...(tok.bosTokenId === undefined ? [] : [tok.bosTokenId]), ...enc(p), ...enc(completions[i]), ...(tok.eosTokenId === undefined ? [] : [tok.eosTokenId])]);
@@ -56,6 +56,12 @@ export function rmScorer(rm: RewardModel, tok: Tokenizer) {
     }
     return out;
   };
+}
+
+/** The job's verifier; a reward_model verifier scores each group with the reward model `rm` loaded in this thread (no Score RPC round trip). */
+export function jobVerifier(spec: OptimizeJobSpec, rm?: { rm: RewardModel; tokenizer: Tokenizer }): Verifier {
+  const rmScore = rm ? rmScorer(rm.rm, rm.tokenizer) : undefined;
+  return createVerifier(spec.verifier as { type: string }, rmScore ? { score: async (prompt, completions) => rmScore(completions.map(() => prompt), completions) } : {});
 }
 
 /** The checkpoint name of PPO's value head (not a policy tensor, so it cannot clash with one). */
@@ -101,11 +107,7 @@ export async function runRlJob(input: JobThreadInput<OptimizeJobSpec>, post: Job
   try {
     const rmRef = spec.ppo?.rewardModel ?? spec.verifierRewardModel;
     if (rmRef) rm = await loadRewardModel(await withStoreRetry(() => resolveRewardModel(home, rmRef, storeTarget)));
-    // a reward_model verifier scores each group with the reward model loaded here (no Score RPC round trip)
-    const rmScore = rm ? rmScorer(rm.rm, rm.tokenizer) : undefined;
-    const verifier: Verifier | undefined = spec.verifier
-      ? createVerifier(spec.verifier as { type: string }, rmScore ? { score: async (prompt, completions) => rmScore(completions.map(() => prompt), completions) } : {})
-      : undefined;
+    const verifier = spec.verifier ? jobVerifier(spec, rm) : undefined;
     const evalNow = async (): Promise<Record<string, number>> => {
       if (evalPrompts.length === 0) return {};
       p.pm.setTraining(false);

@@ -8,13 +8,12 @@ import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import { writeFolderAtomic } from '@tuneloop/files';
 import { connectStore, storeAdapter } from '@tuneloop/jobs';
 import { encodeAdapterFiles, saveAdapter, type PeftModel } from '@tuneloop/peft';
-import { FinishReason, RolloutServiceClient, type GenerateGroupsResponse } from '@tuneloop/proto';
+import { RolloutServiceClient, type GenerateGroupsResponse } from '@tuneloop/proto';
 import type { GroupSampler, Rollout } from '@tuneloop/rl';
 import type { OptimizeJobSpec } from '../job-spec.ts';
-import { rpcError, verifierJson } from './best-of-n-pipeline.ts';
+import { finishOf, rpcError, verifierJson } from './best-of-n-pipeline.ts';
 
 const CALL_MS = 10 * 60_000;
-const FINISH: Record<number, Rollout['finishReason']> = { [FinishReason.STOP]: 'eos', [FinishReason.LENGTH]: 'length', [FinishReason.STOP_STRING]: 'stop' };
 
 export const policyAdapterName = (jobId: string) => `${jobId}-policy`;
 
@@ -77,7 +76,7 @@ export function rolloutSampler(o: { jobId: string; jobDir: string; pm: PeftModel
     res.groups.forEach((g, p) => {
       if (g.completions.length !== options.groupSize) throw new Error(`rollout returned ${g.completions.length} completions for a prompt, asked for ${options.groupSize}`);
       for (const c of g.completions) {
-        rollouts.push({ promptIndex: p, promptIds: promptIds[p], tokens: c.tokenIds, text: c.text, logprobs: c.tokenLogprobs, finishReason: FINISH[c.finishReason] ?? 'length' });
+        rollouts.push({ promptIndex: p, promptIds: promptIds[p], tokens: c.tokenIds, text: c.text, logprobs: c.tokenLogprobs, finishReason: finishOf(c.finishReason) });
         rewards.push(c.reward);
       }
     });
